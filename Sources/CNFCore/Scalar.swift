@@ -1,0 +1,54 @@
+import CBLAS
+import RealModule
+
+/// A floating-point type with BLAS matrix products: `Float` (sgemm) or `Double` (dgemm).
+///
+/// Training runs in `Float` where it is faster and still passes the gradient checks;
+/// every gradient check runs in `Double`.
+public protocol BLASScalar: Real, BinaryFloatingPoint, SIMDScalar, Sendable, Codable
+where Self.RawSignificand: FixedWidthInteger {
+    /// C = alpha · op(A) · op(B) + beta · C on row-major storage.
+    /// op(X) = X or Xᵀ (no copy: the transpose is a BLAS flag).
+    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                     alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                     b: UnsafePointer<Self>, ldb: Int,
+                     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    /// A short name for messages and file metadata: "F32" / "F64" (safetensors dtype names).
+    static var dtypeName: String { get }
+}
+
+@inline(__always)
+private func trans(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
+
+extension Float: BLASScalar {
+    @inlinable public static var dtypeName: String { "F32" }
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                            b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, trans(transA), trans(transB), Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+extension Double: BLASScalar {
+    @inlinable public static var dtypeName: String { "F64" }
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                            alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                            b: UnsafePointer<Double>, ldb: Int,
+                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        cblas_dgemm(CblasRowMajor, trans(transA), trans(transB), Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+/// BLAS threading. cnf runs OpenBLAS single-threaded: its products here are small
+/// (batch ≤ 1000, width 64), where OpenBLAS's own threads make them slower; cnf splits
+/// the batch across cores itself, deterministically.
+public enum BLAS {
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    public static var coreName: String {
+        guard let p = openblas_get_corename() else { return "unknown" }
+        return String(cString: p)
+    }
+}

@@ -1,0 +1,2 @@
+import CNFCore
+import ODE
