@@ -54,8 +54,8 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
 
     /// op(A)·op(B) through BLAS.
     /// - Complexity: O(m·n·k).
-    public static func product(_ a: Matrix, transposed ta: Bool = false,
-                               _ b: Matrix, transposed tb: Bool = false) -> Matrix {
+    public static func product(_ a: Matrix, _ b: Matrix,
+                               transposeA ta: Bool = false, transposeB tb: Bool = false) -> Matrix {
         let m = ta ? a.cols : a.rows, k = ta ? a.rows : a.cols
         let kb = tb ? b.cols : b.rows, n = tb ? b.rows : b.cols
         precondition(k == kb, "inner dimensions differ: \(m)×\(k) · \(kb)×\(n)")
