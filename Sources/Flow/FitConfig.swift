@@ -1,0 +1,107 @@
+import ODE
+
+/// Everything that determines a training run. Written to `DIR/config.json` fully resolved
+/// (defaults filled in); `cnf fit --config DIR/config.json` re-runs it bit for bit.
+public struct FitConfig: Codable, Equatable, Sendable {
+    public enum Trace: String, Codable, CaseIterable, Sendable { case hutchinson, exact }
+    public enum Gradient: String, Codable, CaseIterable, Sendable { case adjoint, backprop }
+    public enum Precision: String, Codable, CaseIterable, Sendable { case float, double }
+
+    // Data
+    /// A toy data set name (see `ToyDataset`), or nil when `data` names a file.
+    public var dataset: String? = "8gaussians"
+    /// A user's CSV or .npy file (rows = points).
+    public var data: String? = nil
+    /// Fraction of a data file held out as the test set.
+    public var testFraction: Double = 0.1
+
+    // Model
+    public var dims: [Int] = [64, 64, 64]
+    public var activation: Activation = .tanh
+    public var layer: LayerType = .concatSquash
+    public var blocks: Int = 1
+    /// Integration time T of each block (FFJORD's toy default 0.5).
+    public var time: Double = 0.5
+    public var trainTime: Bool = false
+
+    // Density
+    public var trace: Trace = .hutchinson
+    public var noise: NoiseDistribution = .rademacher
+    /// RNODE regularizers: λ for ∫‖f‖² dt and for ∫‖Jε‖² dt (0 = off).
+    public var kinetic: Double = 0
+    public var jacobian: Double = 0
+
+    // Solver
+    public var solver: SolverMethod = .dopri5
+    public var atol: Double = 1e-5
+    public var rtol: Double = 1e-5
+    /// Step size for fixed-step solvers.
+    public var step: Double? = nil
+    public var maxSteps: Int = 10_000
+    public var gradient: Gradient = .adjoint
+    /// Leave θ̄ out of the adjoint's error norm (see `AdjointOptions.seminorm`).
+    public var seminorm: Bool = true
+    /// Tolerances of the backward (adjoint) solve; nil = the forward ones.
+    public var adjointAtol: Double? = nil
+    public var adjointRtol: Double? = nil
+
+    // Optimization
+    public var iters: Int = 10_000
+    public var batchSize: Int = 100
+    public var lr: Double = 1e-3
+    public var weightDecay: Double = 1e-5
+    public var precision: Precision = .float
+    public var seed: UInt64 = 0
+
+    // Evaluation during training
+    public var evalEvery: Int = 500
+    public var testSize: Int = 2_000
+
+    // Execution (results do not depend on these: the batch is always cut into `chunks`).
+    public var threads: Int = 2
+    public var chunks: Int = 2
+
+    // Provenance (recorded, not used).
+    public var cnfVersion: String = cnfVersionString
+    public var gitCommit: String? = nil
+
+    public init() {}
+
+    /// The forward solve's options.
+    public var solveOptions: SolveOptions {
+        var o = SolveOptions(method: solver, rtol: rtol, atol: atol)
+        o.step = step
+        o.maxSteps = maxSteps
+        return o
+    }
+
+    public var adjointOptions: AdjointOptions {
+        var o = solveOptions
+        o.atol = adjointAtol ?? atol
+        o.rtol = adjointRtol ?? rtol
+        return AdjointOptions(solve: o, seminorm: seminorm)
+    }
+
+    /// One line saying what is wrong, or nil.
+    public func validationError() -> String? {
+        if dataset == nil && data == nil { return "give a data set (--dataset NAME) or a file (--data FILE)" }
+        if dataset != nil && data != nil { return "give either --dataset or --data, not both" }
+        if dims.isEmpty || dims.contains(where: { $0 < 1 }) { return "--dims must be positive widths like 64-64-64, got \(dims)" }
+        if blocks < 1 { return "--blocks must be ≥ 1, got \(blocks)" }
+        if !(time > 0 && time.isFinite) { return "--time must be positive, got \(time)" }
+        if iters < 0 { return "--iters must be ≥ 0, got \(iters)" }
+        if batchSize < 1 { return "--batch-size must be ≥ 1, got \(batchSize)" }
+        if !(lr > 0 && lr.isFinite) { return "--lr must be positive, got \(lr)" }
+        if weightDecay < 0 { return "--weight-decay must be ≥ 0, got \(weightDecay)" }
+        if kinetic < 0 || jacobian < 0 { return "--kinetic and --jacobian must be ≥ 0" }
+        if evalEvery < 1 { return "--eval-every must be ≥ 1, got \(evalEvery)" }
+        if testSize < 2 { return "--test-size must be ≥ 2, got \(testSize)" }
+        if threads < 1 || chunks < 1 { return "--threads and --chunks must be ≥ 1" }
+        if !(testFraction > 0 && testFraction < 1) { return "--test-fraction must be in (0, 1), got \(testFraction)" }
+        if let m = solveOptions.validationError() { return m }
+        if let m = adjointOptions.solve.validationError() { return "adjoint: " + m }
+        return nil
+    }
+}
+
+public let cnfVersionString = "0.1.0"
