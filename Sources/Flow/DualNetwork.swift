@@ -1,0 +1,113 @@
+import CNFCore
+
+/// A network y = f(x, t; θ) evaluated in forward mode with k tangents, with a backward pass.
+///
+/// Buffers are stacked: a batch of `rows` samples, row-major, with the k tangent blocks below
+/// the primal, `(1 + k)·rows` rows in all:
+///
+///     input  = [x; ẋ₁; …; ẋ_k]      output = [f; u₁; …; u_k],   u_j = (∂f/∂x) ẋ_j
+///
+/// so one matrix product per layer carries the primal and every tangent. `backward` takes the
+/// cotangents stacked the same way, [f̄; ū₁; …; ū_k], and returns
+/// x̄ = f̄ ∂f/∂x + Σ_j ū_j ∂u_j/∂x (rows × width, the tangent inputs are constants) and adds
+/// θ̄ = f̄ ∂f/∂θ + Σ_j ū_j ∂u_j/∂θ into `thetaBar`.
+///
+/// Concurrency: `forward`/`backward` only read the network, so several threads may run them at
+/// once with distinct workspaces. Neither allocates.
+public protocol DualNetwork: AnyObject {
+    associatedtype Scalar: BLASScalar
+    /// d: the input width, which equals the output width for a dynamics network.
+    var dimension: Int { get }
+    var parameterCount: Int { get }
+    /// θ as one flat vector in the layout of `parameterTensors`.
+    var parameters: [Scalar] { get set }
+    /// Named views into θ for checkpoints (PyTorch-style names and shapes).
+    var parameterTensors: [ParameterTensor] { get }
+    /// θ in place (for an optimizer step without copies).
+    func withParameters<R>(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) rethrows -> R
+
+    /// Writes `output` ((1 + k)·rows × d) from `input` ((1 + k)·rows × d); keeps in `workspace`
+    /// what `backward` needs. Requires rows ≤ workspace.maxRows and k ≤ workspace.maxTangents.
+    func forward(t: Scalar, input: UnsafePointer<Scalar>, rows: Int, tangents k: Int,
+                 output: UnsafeMutablePointer<Scalar>, workspace: DualWorkspace<Scalar>)
+    /// After `forward` with the same workspace: `outputBar` is [f̄; ū₁..k] ((1 + k)·rows × d);
+    /// writes x̄ (rows × d) to `inputBar` and ADDS θ̄ into `thetaBar` (parameterCount values).
+    func backward(outputBar: UnsafePointer<Scalar>, inputBar: UnsafeMutablePointer<Scalar>,
+                  thetaBar: UnsafeMutablePointer<Scalar>, workspace: DualWorkspace<Scalar>)
+    /// Buffers for batches of up to `maxRows` samples and `k` tangent blocks.
+    func makeWorkspace(maxRows: Int, tangents k: Int) -> DualWorkspace<Scalar>
+}
+
+/// A named slice of a network's flat parameter vector: `shape.product` values from `offset`,
+/// row-major.
+public struct ParameterTensor: Equatable, Sendable {
+    public var name: String
+    public var shape: [Int]
+    public var offset: Int
+    public var count: Int { shape.reduce(1, *) }
+
+    public init(name: String, shape: [Int], offset: Int) {
+        self.name = name
+        self.shape = shape
+        self.offset = offset
+    }
+}
+
+/// Pre-allocated buffers for one network's forward and backward passes: one 64-byte-aligned
+/// allocation cut into regions whose meaning belongs to the network that made it.
+///
+/// A workspace serves one thread at a time. `forward` records the rows, tangent count and time
+/// it ran with, which `backward` replays.
+public final class DualWorkspace<Scalar: BLASScalar> {
+    public let maxRows: Int
+    public let maxTangents: Int
+    /// Rows, tangent blocks and time of the last `forward`.
+    public internal(set) var rows = 0
+    public internal(set) var tangents = 0
+    public internal(set) var time: Scalar = 0
+    /// Set by `forward`; `backward` refuses a workspace that has not seen one.
+    var ready = false
+
+    let regions: [UnsafeMutablePointer<Scalar>]
+    private let base: UnsafeMutableRawPointer
+
+    /// The network that laid the regions out; others refuse this workspace.
+    public let owner: ObjectIdentifier
+
+    /// - Parameters:
+    ///   - regionSizes: element counts; each region starts on a 64-byte boundary and is
+    ///     zero-filled.
+    ///   - owner: the network the layout belongs to.
+    public init(maxRows: Int, tangents: Int, regionSizes: [Int], owner: AnyObject) {
+        precondition(maxRows >= 0 && tangents >= 0,
+                     "workspace needs maxRows ≥ 0 and tangents ≥ 0, got \(maxRows), \(tangents)")
+        self.maxRows = maxRows
+        self.maxTangents = tangents
+        self.owner = ObjectIdentifier(owner)
+        let stride = MemoryLayout<Scalar>.stride
+        let aligned = regionSizes.map { ($0 * stride + 63) / 64 * 64 }
+        let total = Swift.max(aligned.reduce(0, +), 64)
+        base = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 64)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: total)
+        var offset = 0
+        var regions: [UnsafeMutablePointer<Scalar>] = []
+        for bytes in aligned {
+            regions.append((base + offset).bindMemory(to: Scalar.self, capacity: bytes / stride))
+            offset += bytes
+        }
+        self.regions = regions
+    }
+
+    deinit { base.deallocate() }
+
+    /// Checks a forward call against the capacity and records it.
+    @inline(__always)
+    func begin(rows: Int, tangents k: Int, time: Scalar) {
+        precondition(rows >= 0 && rows <= maxRows, "forward with \(rows) rows, workspace holds \(maxRows)")
+        precondition(k >= 0 && k <= maxTangents, "forward with \(k) tangents, workspace holds \(maxTangents)")
+        self.rows = rows
+        self.tangents = k
+        self.time = time
+        ready = true
+    }
+}

@@ -1,2 +1,0 @@
-import CNFCore
-import ODE
