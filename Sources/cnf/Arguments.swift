@@ -1,0 +1,21 @@
+import ArgumentParser
+import Flow
+import ODE
+
+extension SolverMethod: ExpressibleByArgument {}
+extension FitConfig.Trace: ExpressibleByArgument {}
+extension FitConfig.Gradient: ExpressibleByArgument {}
+extension FitConfig.Precision: ExpressibleByArgument {}
+extension NoiseDistribution: ExpressibleByArgument {}
+extension Activation: ExpressibleByArgument {}
+extension LayerType: ExpressibleByArgument {}
+
+/// "64-64-64" → [64, 64, 64].
+func parseDims(_ s: String) throws -> [Int] {
+    let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+    let dims = parts.compactMap { Int($0) }
+    guard dims.count == parts.count, !dims.isEmpty, dims.allSatisfy({ $0 > 0 }) else {
+        throw ValidationError("--dims must be positive widths joined by '-', like 64-64-64; got '\(s)'")
+    }
+    return dims
+}
