@@ -49,10 +49,13 @@ extension Image {
         let y0 = Swift.max(Int((c.y - radius - 1).rounded(.down)), 0)
         let y1 = Swift.min(Int((c.y + radius + 1).rounded(.up)), height - 1)
         guard x0 <= x1, y0 <= y1 else { return }
-        // A disc smaller than a pixel keeps its area (π r²) as total coverage instead of
-        // vanishing, so tiny scatter dots stay visible with the right weight.
-        let gain = radius < 0.5 ? Double.pi * radius * radius : 1
-        let reach = Swift.max(radius, 0.5)
+        // Coverage ramps linearly from 1 to 0 over the pixel straddling the rim. That ramp
+        // has area π(ρ² + 1/12) for a ramp centred on radius ρ ≥ ½, so ρ = √(r² − 1/12)
+        // gives the disc its true area πr². Below r = 1/√3 (ρ = ½) the ramp becomes a cone
+        // of base radius 1 (area π/3), scaled by 3r² so tiny dots keep area πr² too.
+        let rho = (radius * radius - 1.0 / 12).squareRoot()
+        let small = radius * radius < 1.0 / 3
+        let reach = small ? 0.5 : rho, gain = small ? 3 * radius * radius : 1
         for y in y0...y1 {
             for x in x0...x1 {
                 let dx = Double(x) + 0.5 - c.x, dy = Double(y) + 0.5 - c.y

@@ -70,7 +70,11 @@ public struct LinePlot {
     }
 
     /// The finished picture.
-    public func render() -> Image {
+    public func render() -> Image { panel().render() }
+
+    /// The configured panel before rendering, to add to it or to locate data in the picture
+    /// (`panel().layout()` and `map`).
+    public func panel() -> Panel {
         let (xr, yr) = ranges()
         var panel = Panel(extent: Extent(xmin: xr.lowerBound, xmax: xr.upperBound,
                                          ymin: yr.lowerBound, ymax: yr.upperBound),
@@ -86,6 +90,6 @@ public struct LinePlot {
             panel.series(x: s.x, y: s.y, color: color, width: lineWidth)
             panel.legend.append((s.name, color))
         }
-        return panel.render()
+        return panel
     }
 }

@@ -74,11 +74,16 @@ public func writePNG(_ image: Image, to path: String) throws {
     png.width = UInt32(image.width)
     png.height = UInt32(image.height)
     png.format = opaque ? formatRGB : formatRGBA
+    errno = 0
     let ok = buffer.withUnsafeBytes { raw in
         png_image_write_to_file(&png, temp, 0, raw.baseAddress, 0, nil)
     }
     guard ok != 0 else {
-        let reason = message(of: png)
+        // libpng says "Write Error" when fwrite fails; the system's reason (a full disk,
+        // a file-size limit) is still in errno.
+        let code = errno
+        var reason = message(of: png)
+        if code != 0 && !reason.contains(systemError(code)) { reason += " (\(systemError(code)))" }
         png_image_free(&png)
         unlink(temp)  // libpng removes its partial file; make sure.
         throw RenderError.cannotWrite(path: path, reason: reason)

@@ -6,15 +6,21 @@ public enum Ticks {
     /// smallest such step that gives at most about `maxCount` ticks.
     public static func nice(_ lo: Double, _ hi: Double, maxCount: Int = 6) -> [Double] {
         guard lo.isFinite, hi.isFinite, hi > lo, maxCount >= 2 else { return lo.isFinite ? [lo] : [] }
-        let step = niceStep(lo, hi, maxCount: maxCount)
-        var ticks: [Double] = []
-        var k = (lo / step).rounded(.up)
-        while k * step <= hi + step * 1e-9 {
-            let v = k * step
-            ticks.append(Swift.abs(v) < step * 1e-9 ? 0 : v)
-            k += 1
+        var step = niceStep(lo, hi, maxCount: maxCount)
+        while true {
+            var ticks: [Double] = []
+            var k = (lo / step).rounded(.up)
+            while k * step <= hi + step * 1e-9 {
+                let v = k * step
+                ticks.append(Swift.abs(v) < step * 1e-9 ? 0 : v)
+                k += 1
+            }
+            // A range that straddles few multiples of the step (e.g. [0.07, 85198] with a
+            // step of 50000) would get one tick: take the next smaller nice step.
+            if ticks.count >= 2 { return ticks }
+            let p = pow(10, log10(step).rounded(.down)), m = (step / p).rounded()
+            step = m == 1 ? p / 2 : (m == 2 ? p : 2 * p)
         }
-        return ticks
     }
 
     /// The step `nice` uses: the smallest of 1, 2, 5 × 10^k with at most `maxCount` ticks.
