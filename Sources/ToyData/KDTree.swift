@@ -59,10 +59,11 @@ struct KDTree {
 
         let mid = (lo + hi) / 2
         select(v, dim: dim, coordinate: widest, perm: &perm, lo: lo, hi: hi, k: mid)
-        let left = build(v, dim: dim, perm: &perm, lo: lo, hi: mid, nodes: &nodes)
-        let right = build(v, dim: dim, perm: &perm, lo: mid, hi: hi, nodes: &nodes)
+        // Read the split before the children reorder their halves.
         nodes[me].dim = widest
         nodes[me].split = v[perm[mid] * dim + widest]
+        let left = build(v, dim: dim, perm: &perm, lo: lo, hi: mid, nodes: &nodes)
+        let right = build(v, dim: dim, perm: &perm, lo: mid, hi: hi, nodes: &nodes)
         nodes[me].left = left
         nodes[me].right = right
         return me
