@@ -51,6 +51,11 @@ enum NPY {
         }
     }
 
+    /// A shape as Python writes it: (), (n,), (n, d).
+    static func shapeText(_ shape: [Int]) -> String {
+        shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    }
+
     /// Parses the bytes of a `.npy` file; `path` only names the file in errors.
     static func parse(_ bytes: [UInt8], path: String) throws -> DataSet {
         if bytes.isEmpty { throw DataError.empty(path, "the file is empty") }
@@ -81,16 +86,16 @@ enum NPY {
         let count = rows.multipliedReportingOverflow(by: cols)
         let needed = count.partialValue.multipliedReportingOverflow(by: dtype.size)
         guard !count.overflow, !needed.overflow else {
-            throw DataError.badNPY(path, "shape \(shape) is too large")
+            throw DataError.badNPY(path, "shape \(shapeText(shape)) is too large")
         }
         let available = bytes.count - dataStart
         if available < needed.partialValue {
-            throw DataError.badNPY(path, "truncated data: shape \(shape) of \(dtype.size)-byte elements needs \(needed.partialValue) bytes, the file has \(available)")
+            throw DataError.badNPY(path, "truncated data: shape \(shapeText(shape)) of \(dtype.size)-byte elements needs \(needed.partialValue) bytes, the file has \(available)")
         }
         if available > needed.partialValue {
-            throw DataError.badNPY(path, "\(available - needed.partialValue) unexpected bytes after the data of shape \(shape)")
+            throw DataError.badNPY(path, "\(available - needed.partialValue) unexpected bytes after the data of shape \(shapeText(shape))")
         }
-        if rows == 0 || cols == 0 { throw DataError.empty(path, "the array has shape \(shape), so no data") }
+        if rows == 0 || cols == 0 { throw DataError.empty(path, "the array has shape \(shapeText(shape)), so no data") }
         if rows < 2 { throw DataError.tooFewRows(path, rows) }
 
         var values = [Double](repeating: 0, count: count.partialValue)
@@ -138,7 +143,7 @@ enum NPY {
             shape.append(n)
         }
         guard shape.count == 1 || shape.count == 2 else {
-            throw DataError.badNPY(path, "shape \(shape.count == 0 ? "()" : "\(shape)") has \(shape.count) dimensions; expected (n,) or (n, d)")
+            throw DataError.badNPY(path, "shape \(shapeText(shape)) has \(shape.count) dimensions; expected (n,) or (n, d)")
         }
         return (dtype, shape)
     }
