@@ -1,0 +1,136 @@
+import XCTest
+import CNFCore
+@testable import ToyData
+
+final class KNNEntropyTests: XCTestCase {
+    func gaussian(_ n: Int, dim: Int, seed: UInt64) -> DataSet {
+        var rng = Xoshiro256(seed: seed)
+        return DataSet(rows: n, cols: dim, values: (0..<(n * dim)).map { _ in rng.normal() }, source: "N(0, I)")
+    }
+
+    func uniform(_ n: Int, dim: Int, seed: UInt64) -> DataSet {
+        var rng = Xoshiro256(seed: seed)
+        return DataSet(rows: n, cols: dim, values: (0..<(n * dim)).map { _ in rng.uniform() }, source: "U[0,1]^d")
+    }
+
+    // MARK: closed forms
+
+    /// N(0, I_d) has H = (d/2)(1 + log 2π); in 2-D that is 1 + log 2π ≈ 2.8379.
+    func testStandardNormal2D() {
+        let h = knnEntropy(gaussian(100_000, dim: 2, seed: 1))
+        XCTAssertEqual(h, 1 + log(2 * Double.pi), accuracy: 0.02)
+    }
+
+    /// The uniform density on the unit square has H = 0.
+    func testUniformSquare() {
+        let h = knnEntropy(uniform(100_000, dim: 2, seed: 2))
+        XCTAssertEqual(h, 0, accuracy: 0.02)
+    }
+
+    /// Checkerboard is uniform on area 32: H = ln 32 ≈ 3.466 (the table's exact floor).
+    func testCheckerboardFloor() {
+        var rng = Xoshiro256(seed: 3)
+        let h = knnEntropy(ToyDataset.checkerboard.dataSet(100_000, using: &rng))
+        XCTAssertEqual(h, log(32), accuracy: 0.02)
+        XCTAssertEqual(h, ToyDataset.checkerboard.entropyFloor, accuracy: 0.02)
+    }
+
+    /// Every floor of the TOYDATA.md table against the estimator on 10⁵ fresh points.
+    /// Tolerance 0.025: the table's ±0.01, about ±0.004 sampling error at 10⁵ points, and
+    /// the estimator's small-sample bias (≈ −0.01 for 8gaussians at 10⁵, < 0.002 at 10⁶).
+    /// A mistake in a recipe's constants (a scale, a noise level) moves the entropy by more.
+    func testToyFloorsMatchTable() {
+        for set in ToyDataset.allCases {
+            var rng = Xoshiro256(seed: 21)
+            let h = knnEntropy(set.dataSet(100_000, using: &rng))
+            XCTAssertEqual(h, set.entropyFloor, accuracy: 0.025, "\(set.rawValue) (\(set.entropyFloorMethod))")
+        }
+    }
+
+    /// Any dimension and any k: Gaussians in 1, 3 and 5 dimensions with k = 1 and 4.
+    /// (Smaller samples, so a wider tolerance: the standard error is about d·√(ψ′(k)/n)/… ≲ 0.02.)
+    func testOtherDimensionsAndK() {
+        for (dim, k) in [(1, 1), (3, 1), (3, 4), (5, 4)] {
+            let h = knnEntropy(gaussian(20_000, dim: dim, seed: UInt64(10 + dim)), k: k)
+            XCTAssertEqual(h, Double(dim) / 2 * (1 + log(2 * Double.pi)), accuracy: 0.06, "d = \(dim), k = \(k)")
+        }
+    }
+
+    /// Scaling every point by s scales every ε_i by s, so Ĥ(sX) = Ĥ(X) + d·log s exactly
+    /// (up to rounding); translating changes nothing.
+    func testScalingAndTranslationLaw() {
+        let data = gaussian(5_000, dim: 3, seed: 4)
+        let h = knnEntropy(data, k: 2)
+        var scaled = data
+        scaled.values = data.values.map { 2.5 * $0 + 7 }
+        XCTAssertEqual(knnEntropy(scaled, k: 2), h + 3 * log(2.5), accuracy: 1e-9)
+    }
+
+    // MARK: duplicates
+
+    /// Points with ε = 0 are skipped: a few duplicates barely move the estimate, and a set
+    /// in which every point has a twin (all ε = 0 for k = 1) has no finite entropy.
+    func testDuplicatesAreSkipped() {
+        let base = uniform(20_000, dim: 2, seed: 6)
+        let h = knnEntropy(base)
+        var withDuplicates = base
+        withDuplicates.values += Array(base.values[0..<200])   // the first 100 points again
+        withDuplicates.rows += 100
+        let hd = knnEntropy(withDuplicates)
+        XCTAssert(hd.isFinite)
+        XCTAssertEqual(hd, h, accuracy: 0.01)
+
+        let twins = DataSet(rows: 2 * base.rows, cols: 2, values: base.values + base.values, source: "twins")
+        XCTAssertEqual(knnEntropy(twins), -.infinity)
+        // With k = 2 the twin is the first neighbour and the second one is a real distance.
+        XCTAssert(knnEntropy(twins, k: 2).isFinite)
+    }
+
+    // MARK: the k-d tree against brute force
+
+    func testKDTreeMatchesBruteForce() {
+        var rng = Xoshiro256(seed: 8)
+        for dim in [1, 2, 3, 5] {
+            for grid in [false, true] {
+                let n = 300
+                // Grid coordinates make many ties and duplicates.
+                let values = (0..<(n * dim)).map { _ in grid ? Double(rng.int(below: 4)) : rng.normal() }
+                let tree = KDTree(values: values, dim: dim)
+                for k in [1, 2, 5] {
+                    let got = tree.kthNeighbourDistancesSquared(k: k, positions: 0..<n)
+                    for p in 0..<n {
+                        let i = tree.order[p]
+                        var d2 = [Double]()
+                        for j in 0..<n where j != i {
+                            var s = 0.0
+                            for c in 0..<dim { let t = values[i * dim + c] - values[j * dim + c]; s += t * t }
+                            d2.append(s)
+                        }
+                        d2.sort()
+                        XCTAssertEqual(got[p], d2[k - 1], "dim \(dim), grid \(grid), k \(k), point \(i)")
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: special functions
+
+    func testDigamma() {
+        let gamma = 0.57721566490153286
+        XCTAssertEqual(digamma(1), -gamma, accuracy: 1e-12)
+        XCTAssertEqual(digamma(0.5), -gamma - 2 * log(2), accuracy: 1e-12)
+        for x in [0.3, 1, 2.5, 5.5, 9.5, 9.99, 10, 17, 1e3] {
+            XCTAssertEqual(digamma(x + 1) - digamma(x), 1 / x, accuracy: 1e-12, "ψ(x+1) − ψ(x) = 1/x at x = \(x)")
+        }
+        // ψ(n) = −γ + Σ_{j<n} 1/j
+        XCTAssertEqual(digamma(50), -gamma + (1..<50).reduce(0.0) { $0 + 1 / Double($1) }, accuracy: 1e-12)
+    }
+
+    func testUnitBallVolume() {
+        let pi = Double.pi
+        for (d, v) in [(1, 2.0), (2, pi), (3, 4 * pi / 3), (4, pi * pi / 2), (5, 8 * pi * pi / 15)] {
+            XCTAssertEqual(logUnitBallVolume(dimension: d), log(v), accuracy: 1e-12, "V_\(d)")
+        }
+    }
+}
