@@ -37,7 +37,7 @@ struct Eval: ParsableCommand {
         Example:  cnf eval --run outputs/8gaussians
         """)
 
-    @Option(help: "Run folder.") var run: String
+    @Option(name: .customLong("run"), help: "Run folder.") var folder: String
     @Option(help: "Number of test points (toy data sets).") var n: Int = 10_000
     @Option(help: "Evaluate on this CSV/.npy file instead.") var data: String?
     @Option(help: "Which weights: model (final) or best (best test NLL during training).") var checkpoint: String = "model"
@@ -57,7 +57,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let report = try evaluate()
-            try writeAtomically(try encodeJSON(report), to: run + "/eval.json")
+            try writeAtomically(try encodeJSON(report), to: folder + "/eval.json")
             if json {
                 print(String(decoding: try encodeJSON(report), as: UTF8.self), terminator: "")
             } else {
@@ -71,7 +71,7 @@ struct Eval: ParsableCommand {
     }
 
     func evaluate() throws -> EvalReport {
-        let loaded = try LoadedRun(folder: run, checkpoint: checkpoint)
+        let loaded = try LoadedRun(folder: folder, checkpoint: checkpoint)
         let c = loaded.config
         var points: [Double]
         var toy: ToyDataset? = nil
@@ -79,7 +79,7 @@ struct Eval: ParsableCommand {
         if let path = data {
             let set = try loadData(path: path)
             guard set.cols == loaded.model.dimension else {
-                throw CLIError("\(path) has \(set.cols) columns, the model in \(run) has dimension \(loaded.model.dimension)")
+                throw CLIError("\(path) has \(set.cols) columns, the model in \(folder) has dimension \(loaded.model.dimension)")
             }
             points = set.values
             name = URL(fileURLWithPath: path).lastPathComponent

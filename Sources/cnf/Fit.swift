@@ -142,7 +142,7 @@ func describe(_ error: Error) -> String {
     if let e = error as? DecodingError {
         switch e {
         case let .keyNotFound(k, _): return "missing key '\(k.stringValue)'"
-        case let .typeMismatch(_, ctx), let .valueCorrupted(ctx), let .valueNotFound(_, ctx):
+        case let .typeMismatch(_, ctx), let .dataCorrupted(ctx), let .valueNotFound(_, ctx):
             return "\(ctx.codingPath.map(\.stringValue).joined(separator: ".")): \(ctx.debugDescription)"
         @unknown default: return "\(e)"
         }

@@ -116,7 +116,7 @@ struct FitRun<S: BLASScalar> {
         let total = recentSeconds.reduce(0, +)
         say(String(format: "done: %d iterations in %.1f s (this session); final test NLL %.4f nats, best %.4f",
                    recentSeconds.count, total, lastTest, bestTest))
-        try FitRun.afterFit(out: out, render: render, metrics: metrics)
+        try FitRun.afterFit(out: out, render: render, metrics: metrics, floor: data.entropyFloor)
     }
 }
 

@@ -1,0 +1,25 @@
+import Foundation
+import Render
+
+extension FitRun {
+    /// What a finished fit writes besides the weights: loss.png, eval.json, and with --render the
+    /// density map, comparison, samples and sequence.
+    static func afterFit(out: String, render: Bool, metrics: String, floor: Double?) throws {
+        if let image = Pictures.lossPlot(metricsCSV: metrics, floor: floor) {
+            try writePNG(image, to: out + "/loss.png")
+        }
+        var eval = Eval()
+        eval.folder = out
+        let report = try eval.evaluate()
+        try writeAtomically(try encodeJSON(report), to: out + "/eval.json")
+        var line = String(format: "test NLL %.4f ± %.4f nats (n = %d, exact trace, atol = rtol = 1e-8)",
+                          report.nll, report.nll_stderr, report.n)
+        if let f = report.entropy_floor, let g = report.gap { line += String(format: "; floor %.3f, gap %.4f", f, g) }
+        say(line)
+        if render {
+            try Render.render(run: out, grid: 512, range: nil, colormap: .viridis, samples: 100_000, checkpoint: "model")
+            try Sample.sample(run: out, n: 100_000, out: nil, frames: 9, particles: 300, range: nil,
+                              colormap: .viridis, seed: nil, checkpoint: "model")
+        }
+    }
+}
