@@ -38,7 +38,7 @@ public struct ColorScale: Equatable, Sendable {
             if v > 0 { smallestPositive = Swift.min(smallestPositive, v) }
         }
         let hi = vmax ?? (largest.isFinite ? largest : 1)
-        var lo: Double
+        let lo: Double
         if let vmin = vmin {
             lo = vmin
         } else if scale == .log {
@@ -46,7 +46,10 @@ public struct ColorScale: Equatable, Sendable {
         } else {
             lo = smallest.isFinite ? smallest : 0
         }
-        if scale == .log && (hi <= 0 || lo <= 0) { lo = logFloor; return ColorScale(colormap: colormap, scale: scale, lo: lo, hi: 1) }
+        if scale == .log && (hi <= 0 || lo <= 0) {
+            // Nothing positive to show on a log scale: an arbitrary valid range, everything at 0.
+            return ColorScale(colormap: colormap, scale: scale, lo: logFloor, hi: 1)
+        }
         return ColorScale(colormap: colormap, scale: scale, lo: lo, hi: hi)
     }
 

@@ -45,8 +45,8 @@ public func writePNG(_ image: Image, to path: String) throws {
     guard image.width > 0, image.height > 0 else {
         throw RenderError.cannotWrite(path: path, reason: "image is empty (\(image.width)×\(image.height))")
     }
-    let url = URL(fileURLWithPath: path)
-    let folder = url.deletingLastPathComponent().path
+    let parent = (path as NSString).deletingLastPathComponent
+    let folder = parent.isEmpty ? "." : parent
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else {
         throw RenderError.cannotWrite(path: path, reason: "folder '\(folder)' does not exist")
@@ -54,7 +54,7 @@ public func writePNG(_ image: Image, to path: String) throws {
     guard isDir.boolValue else {
         throw RenderError.cannotWrite(path: path, reason: "'\(folder)' is not a folder")
     }
-    let temp = folder + "/." + url.lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+    let temp = folder + "/." + (path as NSString).lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
 
     let opaque = stride(from: 3, to: image.pixels.count, by: 4).allSatisfy { image.pixels[$0] == 255 }
     var buffer: [UInt8]

@@ -1,5 +1,19 @@
 import Foundation
 
+// The Render module draws cnf's pictures without a plotting library: an RGBA `Image`,
+// anti-aliased shapes, a bitmap font, matplotlib's colormaps, and PNG files via libpng.
+// A figure is built from panels:
+//
+//     var density = Panel(extent: .square(4), width: 320)        // plot area 320×320 px
+//     density.heatMap(values, nx: 200, ny: 200, colorBar: true)   // values[j*nx + i], j = 0 at the bottom
+//     density.title = "model density"
+//     var samples = Panel(extent: .square(4), width: 320)
+//     samples.histogram(xy, bins: 128)                            // xy = [x0, y0, x1, y1, …]
+//     let figure = hstack([density.render(), samples.render()], title: "8gaussians")
+//     try writePNG(figure, to: "outputs/8gaussians/density.png")
+//
+// Training curves: `LinePlot(series: [Series(name: "train", x: it, y: loss)], title: …).render()`.
+
 /// Which values get a tick mark and a label on a panel's axes.
 public enum AxisTicks: Equatable, Sendable {
     /// Only the two ends of the extent ("-4" and "4"): enough for square toy-data panels.

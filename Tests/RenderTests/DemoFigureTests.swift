@@ -118,5 +118,25 @@ final class DemoFigureTests: XCTestCase {
         plot.title = "log axis"
         plot.yLabel = "value"
         try save(plot.render(), "loss-log.png")
+
+        // 6. The font and the colormaps.
+        let chars = String(BitmapFont.characters)
+        let lines = stride(from: 0, to: chars.count, by: 32).map { k in
+            String(chars.dropFirst(k).prefix(32))
+        }.joined(separator: "\n")
+        var font = Image(width: textWidth(lines, scale: 2) + 20, height: textHeight(lines, scale: 1) + textHeight(lines, scale: 2) + 30)
+        font.drawText(lines, x: 10, y: 10, scale: 1)
+        font.drawText(lines, x: 10, y: 20 + textHeight(lines), scale: 2)
+        try save(font, "font.png")
+        var strips: [Image] = []
+        for map in Colormap.allCases {
+            var strip = Panel(extent: Extent(xmin: 0, xmax: 1, ymin: 0, ymax: 1), width: 256, height: 24)
+            strip.heatMap((0..<256).map { Double($0) / 255 }, nx: 256, ny: 1, colormap: map)
+            strip.title = map.rawValue
+            strip.titleScale = 1
+            strip.ticks = .none
+            strips.append(strip.render())
+        }
+        try save(vstack(strips, spacing: 4, title: "colormaps"), "colormaps.png")
     }
 }
