@@ -90,6 +90,10 @@ final class KNNEntropyTests: XCTestCase {
         XCTAssertEqual(knnEntropy(twins), -.infinity)
         // With k = 2 the twin is the first neighbour and the second one is a real distance.
         XCTAssert(knnEntropy(twins, k: 2).isFinite)
+
+        // Heavily discrete data (3 distinct points, 20 000 copies each): −∞, and quickly.
+        let discrete = DataSet(rows: 60_000, cols: 2, values: (0..<60_000).flatMap { [Double($0 % 3), 1] }, source: "3 points")
+        XCTAssertEqual(knnEntropy(discrete, k: 3), -.infinity)
     }
 
     // MARK: the k-d tree against brute force
@@ -102,18 +106,19 @@ final class KNNEntropyTests: XCTestCase {
                 // Grid coordinates make many ties and duplicates.
                 let values = (0..<(n * dim)).map { _ in grid ? Double(rng.int(below: 4)) : rng.normal() }
                 let tree = KDTree(values: values, dim: dim)
-                for k in [1, 2, 5] {
-                    let got = tree.kthNeighbourDistancesSquared(k: k, positions: 0..<n)
-                    for p in 0..<n {
-                        let i = tree.order[p]
-                        var d2 = [Double]()
-                        for j in 0..<n where j != i {
-                            var s = 0.0
-                            for c in 0..<dim { let t = values[i * dim + c] - values[j * dim + c]; s += t * t }
-                            d2.append(s)
-                        }
-                        d2.sort()
-                        XCTAssertEqual(got[p], d2[k - 1], "dim \(dim), grid \(grid), k \(k), point \(i)")
+                let ks = [1, 2, 5]
+                let got = ks.map { tree.kthNeighbourDistancesSquared(k: $0, positions: 0..<n) }
+                for p in 0..<n {
+                    let i = tree.order[p]
+                    var d2 = [Double]()
+                    for j in 0..<n where j != i {
+                        var s = 0.0
+                        for c in 0..<dim { let t = values[i * dim + c] - values[j * dim + c]; s += t * t }
+                        d2.append(s)
+                    }
+                    d2.sort()
+                    for (m, k) in ks.enumerated() {
+                        XCTAssertEqual(got[m][p], d2[k - 1], "dim \(dim), grid \(grid), k \(k), point \(i)")
                     }
                 }
             }
