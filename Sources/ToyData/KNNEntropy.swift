@@ -12,7 +12,8 @@ import Dispatch
 ///
 /// where ε_i is the Euclidean distance from point i to its k-th nearest other point,
 /// V_d = π^{d/2} / Γ(d/2 + 1) the volume of the unit ball in R^d and ψ the digamma
-/// function (ψ(n) − ψ(k), not log(n/k), makes the estimator asymptotically unbiased).
+/// function: ψ(k) − ψ(n) is the exact mean of log P_i, P_i ~ Beta(k, n − k) being the
+/// probability mass of the ball of radius ε_i; log(k/n) would leave an O(1/k) bias.
 ///
 /// Duplicates: a point with k or more exact duplicates has ε_i = 0 and log ε_i = −∞,
 /// which no continuous density produces. Such points are *skipped*: the sum runs over
