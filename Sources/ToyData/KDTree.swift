@@ -125,7 +125,12 @@ struct KDTree {
                     var d2 = 0.0
                     let pb = p * dim
                     for j in 0..<dim { let t = points[pb + j] - points[qb + j]; d2 += t * t }
-                    if d2 < best[best.count - 1] { insert(d2) }
+                    if d2 < best[best.count - 1] {
+                        insert(d2)
+                        // k duplicates found: nothing can be nearer. This keeps a large leaf
+                        // of identical points (see `build`) at O(k) per query.
+                        if best[best.count - 1] == 0 { return }
+                    }
                 }
                 return
             }

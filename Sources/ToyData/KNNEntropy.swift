@@ -12,7 +12,8 @@ import Dispatch
 ///
 /// where ε_i is the Euclidean distance from point i to its k-th nearest other point,
 /// V_d = π^{d/2} / Γ(d/2 + 1) the volume of the unit ball in R^d and ψ the digamma
-/// function (ψ(n) − ψ(k), not log(n/k), makes the estimator asymptotically unbiased).
+/// function: ψ(k) − ψ(n) is the exact mean of log P_i, P_i ~ Beta(k, n − k) being the
+/// probability mass of the ball of radius ε_i; log(k/n) would leave an O(1/k) bias.
 ///
 /// Duplicates: a point with k or more exact duplicates has ε_i = 0 and log ε_i = −∞,
 /// which no continuous density produces. Such points are *skipped*: the sum runs over
@@ -21,9 +22,10 @@ import Dispatch
 /// data are discrete, there is no finite differential entropy, and the result is −∞.
 /// (Jitter would be the alternative, but it adds entropy of its own choosing.)
 ///
-/// Use: with `k = 1`, 10⁵ points estimate a smooth 2-D density's entropy to about
-/// ±0.01 (standard error ≈ √(ψ′(k)/n)·d/2 … plus a bias from boundaries and curvature
-/// that shrinks with n). It gives a floor for a model's test NLL on the same data.
+/// Accuracy: the standard error is roughly √((ψ′(k) + Var log p(X)) / n), about 0.005 for
+/// 10⁵ points of a 2-D Gaussian with k = 1; the bias (from boundaries and curvature of
+/// the density) shrinks with n and grows with the dimension. It gives a floor for a
+/// model's test NLL on the same data.
 ///
 /// - Precondition: `data.cols ≥ 1`, `k ≥ 1`, `data.rows > k`.
 /// - Complexity: a k-d tree, O(n log n) for low dimension; queries split over the cores

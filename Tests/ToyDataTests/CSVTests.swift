@@ -7,7 +7,7 @@ final class CSVTests: FileTestCase {
     func awkwardValues(_ n: Int, seed: UInt64) -> [Double] {
         var rng = Xoshiro256(seed: seed)
         var v = (0..<n).map { _ in rng.normal() * pow(10, Double(rng.int(below: 40)) - 20) }
-        v += [0, -0.0, 1, -1, 0.1, 1.0 / 3, .pi, 1e-310, -5e-324, .greatestFiniteMagnitude,
+        v += [0, -0.0, 1, -1, 0.1, 1.0 / 3, .pi, Double.leastNormalMagnitude / 1024, -Double.leastNonzeroMagnitude, .greatestFiniteMagnitude,
               -.greatestFiniteMagnitude, .leastNormalMagnitude, 123456789012345680, 1e16, 1e-5, 2.5e-7]
         return v.count % 2 == 0 ? v : v + [42]
     }

@@ -5,7 +5,7 @@ import CNFCore
 final class NPYTests: FileTestCase {
     func testRoundTripF8IsExact() throws {
         var rng = Xoshiro256(seed: 2)
-        let values = (0..<3000).map { _ in rng.normal() * pow(10, Double(rng.int(below: 600)) - 300) } + [-0.0, 5e-324, 0]
+        let values = (0..<3000).map { _ in rng.normal() * pow(10, Double(rng.int(below: 600)) - 300) } + [-0.0, Double.leastNonzeroMagnitude, 0]
         let data = DataSet(rows: 1001, cols: 3, values: values, source: "t")
         let path = folder + "/a.npy"
         try writeNPY(data, path: path)

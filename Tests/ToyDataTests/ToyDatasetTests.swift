@@ -85,9 +85,10 @@ final class ToyDatasetTests: XCTestCase {
 
     func testCheckerboardOccupiesEightCellsUniformly() {
         let points = sample(.checkerboard, n)
+        let outside = points.filter { !(-4..<4).contains($0.x) || !(-4..<4).contains($0.y) }
+        XCTAssertEqual(outside.count, 0, "checkerboard points outside [-4, 4)², e.g. \(outside.prefix(3))")
         var counts = [Int](repeating: 0, count: 16)
-        for p in points {
-            XCTAssert((-4..<4).contains(p.x) && (-4..<4).contains(p.y), "checkerboard point \(p) outside [-4, 4)²")
+        for p in points where outside.isEmpty {
             let i = Int(floor(p.x / 2)) + 2, j = Int(floor(p.y / 2)) + 2
             counts[4 * i + j] += 1
         }
