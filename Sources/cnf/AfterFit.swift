@@ -8,9 +8,7 @@ extension FitRun {
         if let image = Pictures.lossPlot(metricsCSV: metrics, floor: floor) {
             try writePNG(image, to: out + "/loss.png")
         }
-        var eval = Eval()
-        eval.folder = out
-        let report = try eval.evaluate()
+        let report = try Eval.evaluate(folder: out)
         try writeAtomically(try encodeJSON(report), to: out + "/eval.json")
         var line = String(format: "test NLL %.4f ± %.4f nats (n = %d, exact trace, atol = rtol = 1e-8)",
                           report.nll, report.nll_stderr, report.n)

@@ -56,7 +56,8 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let report = try evaluate()
+            let report = try Eval.evaluate(folder: folder, n: n, data: data, checkpoint: checkpoint, atol: atol,
+                                           rtol: rtol, solver: solver, batchSize: batchSize, perPoint: perPoint)
             try writeAtomically(try encodeJSON(report), to: folder + "/eval.json")
             if json {
                 print(String(decoding: try encodeJSON(report), as: UTF8.self), terminator: "")
@@ -70,7 +71,9 @@ struct Eval: ParsableCommand {
         }
     }
 
-    func evaluate() throws -> EvalReport {
+    static func evaluate(folder: String, n: Int = 10_000, data: String? = nil, checkpoint: String = "model",
+                         atol: Double = 1e-8, rtol: Double = 1e-8, solver: SolverMethod = .dopri5,
+                         batchSize: Int = 1000, perPoint: String? = nil) throws -> EvalReport {
         let loaded = try LoadedRun(folder: folder, checkpoint: checkpoint)
         let c = loaded.config
         var points: [Double]
