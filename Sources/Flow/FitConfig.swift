@@ -6,6 +6,8 @@ public struct FitConfig: Codable, Equatable, Sendable {
     public enum Trace: String, Codable, CaseIterable, Sendable { case hutchinson, exact }
     public enum Gradient: String, Codable, CaseIterable, Sendable { case adjoint, backprop }
     public enum Precision: String, Codable, CaseIterable, Sendable { case float, double }
+    /// Learning rate over the run: constant (FFJORD) or cosine-annealed from `lr` to 0.
+    public enum Schedule: String, Codable, CaseIterable, Sendable { case constant, cosine }
 
     // Data
     /// A toy data set name (see `ToyDataset`), or nil when `data` names a file.
@@ -49,6 +51,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
     public var iters: Int = 10_000
     public var batchSize: Int = 100
     public var lr: Double = 1e-3
+    public var lrSchedule: Schedule = .cosine
     public var weightDecay: Double = 1e-5
     public var precision: Precision = .float
     public var seed: UInt64 = 0
@@ -57,8 +60,9 @@ public struct FitConfig: Codable, Equatable, Sendable {
     public var evalEvery: Int = 500
     public var testSize: Int = 2_000
 
-    // Execution (results do not depend on these: the batch is always cut into `chunks`).
-    public var threads: Int = 2
+    /// The batch is cut into this many chunks for parallel work. Part of the arithmetic (the
+    /// order of sums), so part of the configuration; the number of threads that run the
+    /// chunks is not (results do not depend on it), so it is not recorded here.
     public var chunks: Int = 2
 
     // Provenance (recorded, not used).
@@ -96,7 +100,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
         if kinetic < 0 || jacobian < 0 { return "--kinetic and --jacobian must be ≥ 0" }
         if evalEvery < 1 { return "--eval-every must be ≥ 1, got \(evalEvery)" }
         if testSize < 2 { return "--test-size must be ≥ 2, got \(testSize)" }
-        if threads < 1 || chunks < 1 { return "--threads and --chunks must be ≥ 1" }
+        if chunks < 1 { return "--chunks must be ≥ 1, got \(chunks)" }
         if !(testFraction > 0 && testFraction < 1) { return "--test-fraction must be in (0, 1), got \(testFraction)" }
         if let m = solveOptions.validationError() { return m }
         if let m = adjointOptions.solve.validationError() { return "adjoint: " + m }

@@ -30,7 +30,9 @@ public final class Trainer<S: BLASScalar> {
     let options: DensityOptions
 
     /// - Parameter sampleBatch: draws a training batch (N × d, row-major) from the generator.
-    public init(config: FitConfig, dimension: Int, sampleBatch: @escaping (inout Xoshiro256, Int) -> [Double]) {
+    /// - Parameter threads: threads to run the batch chunks on (the result does not depend on it).
+    public init(config: FitConfig, dimension: Int, threads: Int = 2,
+                sampleBatch: @escaping (inout Xoshiro256, Int) -> [Double]) {
         self.config = config
         var initGenerator = Xoshiro256(seed: config.seed, stream: 3)
         let net = ODENetConfiguration(dimension: dimension, hiddenWidths: config.dims,
@@ -38,7 +40,7 @@ public final class Trainer<S: BLASScalar> {
         model = CNF<S>(config: ModelConfig(network: net, blocks: config.blocks, time: config.time,
                                            trainTime: config.trainTime),
                        generator: &initGenerator)
-        model.threads = config.threads
+        model.threads = max(1, threads)
         model.chunks = config.chunks
         adam = Adam(parameterCount: model.parameterCount, learningRate: config.lr, weightDecay: config.weightDecay)
         dataGenerator = Xoshiro256(seed: config.seed, stream: 0)
@@ -72,12 +74,23 @@ public final class Trainer<S: BLASScalar> {
             throw TrainingError.nonFinite(iteration: iteration + 1, loss: r.loss)
         }
         var p = model.parameterVector
+        adam.learningRate = learningRate(at: iteration)
         adam.step(parameters: &p, gradient: r.gradient)
         model.parameterVector = p
         iteration += 1
         return IterationRecord(iteration: iteration, loss: r.loss, nll: r.nll,
                                forwardNFE: r.forward.evaluations, backwardNFE: r.backward.evaluations,
                                seconds: monotonicSeconds() - start)
+    }
+
+    /// The learning rate of iteration `i` (0-based): constant, or cosine annealing
+    /// lr · ½(1 + cos(π i / iters)), which lets the last iterations settle instead of
+    /// jittering at the full rate.
+    public func learningRate(at i: Int) -> Double {
+        switch config.lrSchedule {
+        case .constant: return config.lr
+        case .cosine: return config.lr * 0.5 * (1 + cos(Double.pi * Double(i) / Double(max(config.iters, 1))))
+        }
     }
 
     /// Restores a saved state (see `TrainingState`).

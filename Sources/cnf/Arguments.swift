@@ -6,6 +6,7 @@ extension SolverMethod: ExpressibleByArgument {}
 extension FitConfig.Trace: ExpressibleByArgument {}
 extension FitConfig.Gradient: ExpressibleByArgument {}
 extension FitConfig.Precision: ExpressibleByArgument {}
+extension FitConfig.Schedule: ExpressibleByArgument {}
 extension NoiseDistribution: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
 extension LayerType: ExpressibleByArgument {}

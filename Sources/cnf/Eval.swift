@@ -144,6 +144,5 @@ struct LoadedRun {
         case .float: model = try Checkpoint.model(Float.self, from: file, path: path)
         case .double: model = try Checkpoint.model(Double.self, from: file, path: path)
         }
-        model.setThreads(config.threads)
     }
 }

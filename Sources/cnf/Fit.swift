@@ -31,6 +31,7 @@ struct Fit: ParsableCommand {
     @Option(help: "A config.json to start from (e.g. an earlier run's).") var config: String?
     @Flag(help: "Continue the run in --out from its checkpoint.") var resume = false
     @Flag(help: "Overwrite an existing run in --out.") var force = false
+    @Option(help: .hidden) var stopAfter: Int?
     @Flag(help: "At the end, also render the density and draw samples (cnf render + cnf sample).") var render = false
 
     @Option(help: "Training iterations (default 10000).") var iters: Int?
@@ -56,6 +57,7 @@ struct Fit: ParsableCommand {
     @Option(help: "RNODE Jacobian-Frobenius weight λ_J (default 0).") var jacobian: Double?
     @Flag(help: "RNODE preset: --kinetic 0.01 --jacobian 0.01.") var rnode = false
     @Option(help: "Adam learning rate (default 1e-3).") var lr: Double?
+    @Option(help: "Learning-rate schedule: cosine (default, anneals to 0 at the last iteration) or constant (FFJORD's).") var lrSchedule: FitConfig.Schedule?
     @Option(help: "Adam L2 weight decay (default 1e-5, FFJORD's).") var weightDecay: Double?
     @Option(help: "Network precision: float (default) or double.") var precision: FitConfig.Precision?
     @Option(help: "Evaluate the test NLL every N iterations (default 500).") var evalEvery: Int?
@@ -99,12 +101,13 @@ struct Fit: ParsableCommand {
         if let v = kinetic { c.kinetic = v }
         if let v = jacobian { c.jacobian = v }
         if let v = lr { c.lr = v }
+        if let v = lrSchedule { c.lrSchedule = v }
         if let v = weightDecay { c.weightDecay = v }
         if let v = precision { c.precision = v }
         if let v = evalEvery { c.evalEvery = v }
         if let v = testSize { c.testSize = v }
-        if let v = threads { c.threads = v }
         if let v = chunks { c.chunks = v }
+        if let t = threads, t < 1 { throw CLIError("--threads must be ≥ 1, got \(t)") }
         if let name = c.dataset { _ = try ToyDataset.named(name) }
         if let m = c.validationError() { throw CLIError(m) }
         return c
@@ -118,8 +121,8 @@ struct Fit: ParsableCommand {
                 var c = try Checkpoint.config(of: file, path: path)
                 if let v = iters { c.iters = v }  // a resumed run may be extended
                 switch c.precision {
-                case .float: try FitRun<Float>(config: c, out: out, render: render).run(resumeFrom: (file, path))
-                case .double: try FitRun<Double>(config: c, out: out, render: render).run(resumeFrom: (file, path))
+                case .float: try FitRun<Float>(config: c, out: out, render: render, threads: threads ?? 2, stopAfter: stopAfter).run(resumeFrom: (file, path))
+                case .double: try FitRun<Double>(config: c, out: out, render: render, threads: threads ?? 2, stopAfter: stopAfter).run(resumeFrom: (file, path))
                 }
                 return
             }
@@ -129,10 +132,12 @@ struct Fit: ParsableCommand {
             if FileManager.default.fileExists(atPath: out + "/config.json") && !force {
                 throw CLIError("\(out) already holds a run (config.json): use --resume to continue it, --force to overwrite, or another --out")
             }
+            // Read and check the data before anything is written.
+            _ = try RunData.make(c)
             try makeFolder(out)
             switch c.precision {
-            case .float: try FitRun<Float>(config: c, out: out, render: render).run(resumeFrom: nil)
-            case .double: try FitRun<Double>(config: c, out: out, render: render).run(resumeFrom: nil)
+            case .float: try FitRun<Float>(config: c, out: out, render: render, threads: threads ?? 2, stopAfter: stopAfter).run(resumeFrom: nil)
+            case .double: try FitRun<Double>(config: c, out: out, render: render, threads: threads ?? 2, stopAfter: stopAfter).run(resumeFrom: nil)
             }
         }
     }

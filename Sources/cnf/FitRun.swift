@@ -12,12 +12,15 @@ struct FitRun<S: BLASScalar> {
     let config: FitConfig
     let out: String
     let render: Bool
+    let threads: Int
+    /// Behave as if interrupted once this iteration is done (tests of resume).
+    var stopAfter: Int? = nil
 
     var metricsHeader: String { "iteration,loss,nll,nfe_forward,nfe_backward,seconds,test_nll\n" }
 
     func run(resumeFrom: (file: SafeTensorsFile, path: String)?) throws {
         let data = try RunData.make(config)
-        let trainer = Trainer<S>(config: config, dimension: data.dimension, sampleBatch: data.sampleBatch)
+        let trainer = Trainer<S>(config: config, dimension: data.dimension, threads: threads, sampleBatch: data.sampleBatch)
         let testSet = data.testPoints(data.testCount.map { min($0, config.testSize) } ?? config.testSize)
         var metrics = metricsHeader
         var bestTest = Double.infinity
@@ -99,9 +102,10 @@ struct FitRun<S: BLASScalar> {
             metrics += "\(record.iteration),\(record.loss),\(record.nll),\(record.forwardNFE),\(record.backwardNFE),"
                 + String(format: "%.6f", record.seconds) + ",\(testField)\n"
             if record.iteration % config.evalEvery == 0 { try saveCheckpoint() }
-            progress.update(record.iteration, String(format: "loss %.4f  test %.4f  NFE %d/%d",
-                                                     lastLoss, lastTest, record.forwardNFE, record.backwardNFE))
-            if interruptRequested != 0 {
+            let testText = lastTest.isFinite ? String(format: "%.4f", lastTest) : "–"
+            progress.update(record.iteration, String(format: "loss %.4f  test %@  NFE %d/%d",
+                                                     lastLoss, testText, record.forwardNFE, record.backwardNFE))
+            if interruptRequested != 0 || record.iteration == stopAfter {
                 progress.finish()
                 try saveCheckpoint()
                 say("interrupted: saved iteration \(trainer.iteration) to \(out)/checkpoint.safetensors; continue with: cnf fit --resume --out \(out)")
