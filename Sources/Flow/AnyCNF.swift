@@ -9,6 +9,9 @@ public protocol AnyCNF: AnyObject {
     func setThreads(_ n: Int)
     func logDensity(points: [Double], generator: inout Xoshiro256, solve: SolveOptions, batchSize: Int,
                     progress: ((Int) -> Void)?) throws -> (values: [Double], stats: SolveStats)
+    var parameterCount: Int { get }
+    /// Mean NLL (+ RNODE terms) of a batch and its gradient (see `CNF.loss`).
+    func loss(points: [Double], noise: [[Double]], options: DensityOptions, wantGradient: Bool) throws -> LossEvaluation
     func sample(base: [Double], solve: SolveOptions, fractions: [Double], batchSize: Int,
                 observe: ((Int, [Double]) -> Void)?, progress: ((Int) -> Void)?) throws -> (points: [Double], stats: SolveStats)
 }

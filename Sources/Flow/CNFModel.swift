@@ -48,6 +48,10 @@ public struct LossEvaluation {
     public var gradient: [Double]
     public var forward: SolveStats
     public var backward: SolveStats
+    /// Bytes of solver state the gradient needed beyond the model: the stored steps for
+    /// backprop (grows with the number of steps), the augmented state and its stages for the
+    /// adjoint (constant).
+    public var gradientMemoryBytes: Int = 0
 }
 
 /// log N(z; 0, I) for one d-vector.
@@ -262,6 +266,12 @@ public final class CNF<S: BLASScalar> {
         }
         result.gradient = gradient
         result.backward = backward
+        let stages = options.solve.method.tableau.stages
+        if options.gradient == .backprop {
+            result.gradientMemoryBytes = tapes.reduce(0) { $0 + 8 * ($1.states.count + 2 * $1.count) }
+        } else {
+            result.gradientMemoryBytes = 8 * (2 * layout.dimension + np) * (stages + 3)
+        }
         return result
     }
 

@@ -1,0 +1,87 @@
+import ArgumentParser
+import CNFCore
+import Flow
+import Foundation
+import ODE
+
+/// One gradient route's numbers.
+struct GradientReport: Codable {
+    var method: String
+    var loss: Double
+    var seconds: Double
+    var nfe_forward: Int
+    var nfe_backward: Int
+    var backward_steps: Int
+    var memory_bytes: Int
+    var relative_difference_to_backprop: Double
+}
+
+struct GradientCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gradients",
+        abstract: "Compare the loss gradient by the adjoint (seminorm and full norm) and by backprop.",
+        discussion: """
+        At a run's weights, on one batch of its data with one Hutchinson noise draw, computes
+        ∂loss/∂θ three ways and reports their agreement (relative L2 difference to backprop
+        through the solver, the exact gradient of the discretized solve), time, function
+        evaluations, backward steps and the solver memory each needed. Writes DIR/gradients.json.
+
+        Example:  cnf gradients --run outputs/8gaussians --batch-size 100
+        """)
+
+    @Option(name: .customLong("run"), help: "Run folder.") var folder: String
+    @Option(help: "Batch size.") var batchSize: Int = 100
+    @Option(help: "Seed for the batch and the noise.") var seed: UInt64 = 0
+    @Option(help: "Repeats per method (the median time is reported).") var repeats: Int = 5
+
+    func run() throws {
+        try runReportingErrors {
+            let loaded = try LoadedRun(folder: folder)
+            let c = loaded.config, model = loaded.model, d = model.dimension
+            let data = try RunData.make(c)
+            var g = Xoshiro256(seed: seed, stream: 9)
+            let points = data.sampleBatch(&g, batchSize)
+            let noise = (0..<c.blocks).map { _ in (0..<(batchSize * d)).map { _ in g.rademacher() } }
+            func options(_ gradient: FitConfig.Gradient, seminorm: Bool) -> DensityOptions {
+                var cc = c
+                cc.seminorm = seminorm
+                var o = DensityOptions(divergence: .hutchinson, solve: cc.solveOptions, adjoint: cc.adjointOptions)
+                o.gradient = gradient
+                o.kinetic = c.kinetic
+                o.jacobian = c.jacobian
+                return o
+            }
+            let routes: [(String, DensityOptions)] = [
+                ("backprop", options(.backprop, seminorm: false)),
+                ("adjoint (seminorm)", options(.adjoint, seminorm: true)),
+                ("adjoint (full norm)", options(.adjoint, seminorm: false)),
+            ]
+            var reference: [Double] = []
+            var reports: [GradientReport] = []
+            for (name, o) in routes {
+                var times: [Double] = []
+                var r: LossEvaluation! = nil
+                for _ in 0..<max(1, repeats) {
+                    let t0 = now()
+                    r = try model.loss(points: points, noise: noise, options: o, wantGradient: true)
+                    times.append(now() - t0)
+                }
+                if reference.isEmpty { reference = r.gradient }
+                let diff = zip(r.gradient, reference).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+                    / max(reference.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-300)
+                reports.append(GradientReport(method: name, loss: r.loss, seconds: times.sorted()[times.count / 2],
+                                              nfe_forward: r.forward.evaluations, nfe_backward: r.backward.evaluations,
+                                              backward_steps: r.backward.acceptedSteps + r.backward.rejectedSteps,
+                                              memory_bytes: r.gradientMemoryBytes, relative_difference_to_backprop: diff))
+            }
+            try writeAtomically(try encodeJSON(reports), to: folder + "/gradients.json")
+            print("| method | rel. diff. to backprop | s (median) | NFE fwd | NFE bwd | bwd steps | solver memory |")
+            print("|---|---|---|---|---|---|---|")
+            for r in reports {
+                print(String(format: "| %@ | %.2e | %.4f | %d | %d | %d | %.1f KiB |", r.method,
+                             r.relative_difference_to_backprop, r.seconds, r.nfe_forward, r.nfe_backward,
+                             r.backward_steps, Double(r.memory_bytes) / 1024))
+            }
+        }
+    }
+}
