@@ -80,9 +80,15 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
     public var threads: Int {
         didSet { precondition(threads >= 1, "threads must be ≥ 1, got \(threads)") }
     }
-    /// Evaluations of g and of its vector–Jacobian product since creation (solver statistics).
+    /// Evaluations of g and of its vector–Jacobian product since creation or the last
+    /// `resetStatistics()` (FFJORD's "NFE").
     public private(set) var evaluations = 0
     public private(set) var vectorJacobianProducts = 0
+
+    public func resetStatistics() {
+        evaluations = 0
+        vectorJacobianProducts = 0
+    }
 
     let tangents: Int
     let parts: [Chunk<Scalar>]
@@ -157,7 +163,7 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
         precondition(noise.count == layout.z.count,
                      "noise needs \(layout.z.count) values (N=\(batchSize) × d=\(dataDimension)), got \(noise.count)")
         let d = dataDimension
-        for part in parts {
+        for part in parts where part.rows > 0 {
             CNFKernels.convert(noise.baseAddress! + part.start * d, to: part.input + part.rows * d, count: part.rows * d)
         }
         noiseIsSet = true
