@@ -33,7 +33,8 @@ public struct CNFStateLayout: Equatable, Sendable {
     public let kineticEnergy: Range<Int>?
     /// Jf: the integral of ‖J ε‖² (Hutchinson) or ‖J‖²_F (exact), when on.
     public let jacobianFrobenius: Range<Int>?
-    public var dimension: Int { [z, logDensity, kineticEnergy, jacobianFrobenius].compactMap { $0?.upperBound }.max()! }
+    /// The length of the state: N·(d + number of scalar states).
+    public let dimension: Int
 
     init(batchSize n: Int, dataDimension d: Int, density: Bool, kinetic: Bool, jacobian: Bool) {
         batchSize = n
@@ -48,6 +49,7 @@ public struct CNFStateLayout: Equatable, Sendable {
         logDensity = take(density)
         kineticEnergy = take(kinetic)
         jacobianFrobenius = take(jacobian)
+        dimension = next
     }
 }
 
