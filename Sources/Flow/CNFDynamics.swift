@@ -237,7 +237,9 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
     }
 
     private func backward(_ part: Chunk<Scalar>, a: UnsafePointer<Double>, yBar: UnsafeMutablePointer<Double>) {
-        part.thetaBar.update(repeating: 0, count: parameterCount)
+        // Bytes, not elements: this generic context would zero element by element through witnesses.
+        UnsafeMutableRawPointer(part.thetaBar).initializeMemory(as: UInt8.self, repeating: 0,
+                                                                count: parameterCount * MemoryLayout<Scalar>.stride)
         guard part.rows > 0 else { return }
         let d = dataDimension
         CNFKernels.cotangents(rows: part.rows, d: d, tangents: tangents, exact: divergence == .exact,
