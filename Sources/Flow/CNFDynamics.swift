@@ -68,8 +68,14 @@ public struct CNFStateLayout: Equatable, Sendable {
 ///
 /// Parallelism: the batch is split into a fixed number of chunks (`chunks`), each with its own
 /// workspace and θ̄ partial, run on up to `threads` threads; partials are added in chunk order,
-/// so every result is bit-identical whatever the thread count. BLAS runs single-threaded.
-/// Nothing is allocated in `evaluate` or `vectorJacobianProduct`.
+/// so every result is bit-identical whatever the thread count. BLAS runs single-threaded
+/// (`init` sets it: OpenBLAS's own threads only slow these small products down).
+/// `evaluate` and `vectorJacobianProduct` allocate nothing themselves (measured: 0 mallocs per
+/// call with one thread; with more, `DispatchQueue.concurrentPerform` makes 2 small ones).
+///
+/// Cost (release, Float 64-64-64 concatsquash, d = 2, one core, OpenBLAS Haswell kernels):
+/// N = 1000 Hutchinson: evaluate ≈ 0.63 ms, vector–Jacobian product ≈ 1.7 ms of CPU time,
+/// about 60% of it in sgemm. See `DynamicsTiming`.
 public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField {
     public typealias Scalar = Network.Scalar
 

@@ -1,6 +1,12 @@
 import CNFCore
 import Dispatch
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A small timing harness for the training hot path (not a test: timings depend on the
 /// machine and its load). Call it from a release build, e.g. a `cnf bench` command.
 public enum DynamicsTiming {
@@ -15,12 +21,17 @@ public enum DynamicsTiming {
         /// Microseconds per call in the median round.
         public let evaluateMedianMicroseconds: Double
         public let vectorJacobianProductMedianMicroseconds: Double
+        /// Process CPU microseconds per call in the fastest round (all threads; on a loaded
+        /// machine a steadier measure of the work than wall time).
+        public let evaluateCPUMicroseconds: Double
+        public let vectorJacobianProductCPUMicroseconds: Double
 
         public var description: String {
             let w = hiddenWidths.map(String.init).joined(separator: "-")
             return "N=\(batchSize) \(w) \(divergence) threads=\(threads): evaluate \(format(evaluateMicroseconds)) µs"
                 + " (median \(format(evaluateMedianMicroseconds))), vjp \(format(vectorJacobianProductMicroseconds)) µs"
-                + " (median \(format(vectorJacobianProductMedianMicroseconds)))"
+                + " (median \(format(vectorJacobianProductMedianMicroseconds))); CPU: evaluate"
+                + " \(format(evaluateCPUMicroseconds)) µs, vjp \(format(vectorJacobianProductCPUMicroseconds)) µs"
         }
 
         private func format(_ x: Double) -> String { "\((x * 10).rounded() / 10)" }
@@ -42,16 +53,22 @@ public enum DynamicsTiming {
         var dy = [Double](repeating: 0, count: field.dimension), yBar = dy
         var thetaBar = [Double](repeating: 0, count: field.parameterCount)
 
-        func time(_ body: () -> Void) -> (best: Double, median: Double) {
+        func cpuNanoseconds() -> Double {
+            var ts = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+            return Double(ts.tv_sec) * 1e9 + Double(ts.tv_nsec)
+        }
+        func time(_ body: () -> Void) -> (best: Double, median: Double, cpu: Double) {
             body()
-            var rounds: [Double] = []
-            for _ in 0..<repetitions {
-                let start = DispatchTime.now().uptimeNanoseconds
+            var rounds: [Double] = [], cpu = Double.infinity
+            for _ in 0..<Swift.max(repetitions, 1) {
+                let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuNanoseconds()
                 for _ in 0..<callsPerRound { body() }
                 rounds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(callsPerRound))
+                cpu = Swift.min(cpu, (cpuNanoseconds() - cpuStart) / 1e3 / Double(callsPerRound))
             }
             rounds.sort()
-            return (rounds[0], rounds[rounds.count / 2])
+            return (rounds[0], rounds[rounds.count / 2], cpu)
         }
         let evaluate = time { field.evaluate(t: 0.25, y: y, dy: &dy) }
         let vjp = time {
@@ -59,6 +76,7 @@ public enum DynamicsTiming {
         }
         return Result(batchSize: batchSize, hiddenWidths: hiddenWidths, divergence: divergence, threads: threads,
                       evaluateMicroseconds: evaluate.best, vectorJacobianProductMicroseconds: vjp.best,
-                      evaluateMedianMicroseconds: evaluate.median, vectorJacobianProductMedianMicroseconds: vjp.median)
+                      evaluateMedianMicroseconds: evaluate.median, vectorJacobianProductMedianMicroseconds: vjp.median,
+                      evaluateCPUMicroseconds: evaluate.cpu, vectorJacobianProductCPUMicroseconds: vjp.cpu)
     }
 }
