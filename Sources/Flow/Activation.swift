@@ -78,52 +78,84 @@ public enum Activation: String, CaseIterable, Sendable, Codable {
 
     private func applyFloat(count: Int, values: UnsafeMutablePointer<Float>,
                             slope: UnsafeMutablePointer<Float>, curvature: UnsafeMutablePointer<Float>) {
+        // One loop per activation (the switch is outside), each lane function inlined into it
+        // through static dispatch (a closure argument was left as a call per vector).
+        switch self {
+        case .tanh: TanhLanes.run(count, values, slope, curvature)
+        case .softplus: SoftplusLanes.run(count, values, slope, curvature)
+        case .elu: ELULanes.run(count, values, slope, curvature)
+        case .swish: SwishLanes.run(count, values, slope, curvature)
+        }
+    }
+}
+
+/// σ, σ', σ'' on eight Float lanes.
+private protocol ActivationLanes {
+    static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector)
+}
+
+extension ActivationLanes {
+    /// Runs `lanes` over `count` values eight at a time; a tail is padded with zeros to eight
+    /// lanes, so each element's result is the same wherever it sits.
+    static func run(_ count: Int, _ values: UnsafeMutablePointer<Float>,
+                    _ slope: UnsafeMutablePointer<Float>, _ curvature: UnsafeMutablePointer<Float>) {
         typealias V = FastMath.Vector
         let full = count & ~7
         var i = 0
         while i < full {
-            let a = UnsafeRawPointer(values + i).loadUnaligned(as: V.self)
-            let (y, s, c) = lanes(a)
+            let (y, s, c) = lanes(UnsafeRawPointer(values + i).loadUnaligned(as: V.self))
             UnsafeMutableRawPointer(values + i).storeBytes(of: y, as: V.self)
             UnsafeMutableRawPointer(slope + i).storeBytes(of: s, as: V.self)
             UnsafeMutableRawPointer(curvature + i).storeBytes(of: c, as: V.self)
             i += 8
         }
-        if full < count {
-            var a = V(repeating: 0)
-            for j in 0..<(count - full) { a[j] = values[full + j] }
-            let (y, s, c) = lanes(a)
-            for j in 0..<(count - full) {
-                values[full + j] = y[j]
-                slope[full + j] = s[j]
-                curvature[full + j] = c[j]
-            }
+        guard full < count else { return }
+        var a = V(repeating: 0)
+        for j in 0..<(count - full) { a[j] = values[full + j] }
+        let (y, s, c) = lanes(a)
+        for j in 0..<(count - full) {
+            values[full + j] = y[j]
+            slope[full + j] = s[j]
+            curvature[full + j] = c[j]
         }
     }
+}
 
+private enum TanhLanes: ActivationLanes {
     @inline(__always)
-    private func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
-        typealias V = FastMath.Vector
-        switch self {
-        case .tanh:
-            let y = FastMath.tanh(a)
-            let s = 1 - y * y
-            return (y, s, -2 * y * s)
-        case .softplus:
-            let e = FastMath.exp(-FastMath.abs(a))
-            let positive = a .>= 0
-            let s = V(repeating: 1).replacing(with: e, where: .!positive) / (1 + e)
-            var y = a.replacing(with: 0, where: .!positive)
-            for j in 0..<8 { y[j] += Float.log(onePlus: e[j]) }  // no vector log1p; non-default activation
-            return (y, s, s * (1 - s))
-        case .elu:
-            let positive = a .> 0
-            let e = FastMath.exp(a.replacing(with: 0, where: positive))
-            let y = (e - 1).replacing(with: a, where: positive)
-            return (y, e.replacing(with: 1, where: positive), e.replacing(with: 0, where: positive))
-        case .swish:
-            let s = 1 / (1 + FastMath.exp(-a))
-            return (a * s, s * (1 + a * (1 - s)), s * (1 - s) * (2 + a * (1 - 2 * s)))
-        }
+    static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
+        let y = FastMath.tanh(a)
+        let s = 1 - y * y
+        return (y, s, -2 * y * s)
+    }
+}
+
+private enum SoftplusLanes: ActivationLanes {
+    @inline(__always)
+    static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
+        let e = FastMath.exp(-FastMath.abs(a))
+        let positive = a .>= 0
+        let s = FastMath.Vector(repeating: 1).replacing(with: e, where: .!positive) / (1 + e)
+        var y = a.replacing(with: 0, where: .!positive)
+        for j in 0..<8 { y[j] += Float.log(onePlus: e[j]) }  // no vector log1p; non-default activation
+        return (y, s, s * (1 - s))
+    }
+}
+
+private enum ELULanes: ActivationLanes {
+    @inline(__always)
+    static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
+        let positive = a .> 0
+        let e = FastMath.exp(a.replacing(with: 0, where: positive))
+        let y = (e - 1).replacing(with: a, where: positive)
+        return (y, e.replacing(with: 1, where: positive), e.replacing(with: 0, where: positive))
+    }
+}
+
+private enum SwishLanes: ActivationLanes {
+    @inline(__always)
+    static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
+        let s = 1 / (1 + FastMath.exp(-a))
+        return (a * s, s * (1 + a * (1 - s)), s * (1 - s) * (2 + a * (1 - 2 * s)))
     }
 }

@@ -33,7 +33,8 @@ public struct CNFStateLayout: Equatable, Sendable {
     public let kineticEnergy: Range<Int>?
     /// Jf: the integral of ‖J ε‖² (Hutchinson) or ‖J‖²_F (exact), when on.
     public let jacobianFrobenius: Range<Int>?
-    public var dimension: Int { [z, logDensity, kineticEnergy, jacobianFrobenius].compactMap { $0?.upperBound }.max()! }
+    /// The length of the state: N·(d + number of scalar states).
+    public let dimension: Int
 
     init(batchSize n: Int, dataDimension d: Int, density: Bool, kinetic: Bool, jacobian: Bool) {
         batchSize = n
@@ -48,6 +49,7 @@ public struct CNFStateLayout: Equatable, Sendable {
         logDensity = take(density)
         kineticEnergy = take(kinetic)
         jacobianFrobenius = take(jacobian)
+        dimension = next
     }
 }
 
@@ -66,8 +68,14 @@ public struct CNFStateLayout: Equatable, Sendable {
 ///
 /// Parallelism: the batch is split into a fixed number of chunks (`chunks`), each with its own
 /// workspace and θ̄ partial, run on up to `threads` threads; partials are added in chunk order,
-/// so every result is bit-identical whatever the thread count. BLAS runs single-threaded.
-/// Nothing is allocated in `evaluate` or `vectorJacobianProduct`.
+/// so every result is bit-identical whatever the thread count. BLAS runs single-threaded
+/// (`init` sets it: OpenBLAS's own threads only slow these small products down).
+/// `evaluate` and `vectorJacobianProduct` allocate nothing themselves (measured: 0 mallocs per
+/// call with one thread; with more, `DispatchQueue.concurrentPerform` makes 2 small ones).
+///
+/// Cost (release, Float 64-64-64 concatsquash, d = 2, one core, OpenBLAS Haswell kernels):
+/// N = 1000 Hutchinson: evaluate ≈ 0.63 ms, vector–Jacobian product ≈ 1.7 ms of CPU time,
+/// about 60% of it in sgemm. See `DynamicsTiming`.
 public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField {
     public typealias Scalar = Network.Scalar
 
@@ -80,9 +88,15 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
     public var threads: Int {
         didSet { precondition(threads >= 1, "threads must be ≥ 1, got \(threads)") }
     }
-    /// Evaluations of g and of its vector–Jacobian product since creation (solver statistics).
+    /// Evaluations of g and of its vector–Jacobian product since creation or the last
+    /// `resetStatistics()` (FFJORD's "NFE").
     public private(set) var evaluations = 0
     public private(set) var vectorJacobianProducts = 0
+
+    public func resetStatistics() {
+        evaluations = 0
+        vectorJacobianProducts = 0
+    }
 
     let tangents: Int
     let parts: [Chunk<Scalar>]
@@ -157,7 +171,7 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
         precondition(noise.count == layout.z.count,
                      "noise needs \(layout.z.count) values (N=\(batchSize) × d=\(dataDimension)), got \(noise.count)")
         let d = dataDimension
-        for part in parts {
+        for part in parts where part.rows > 0 {
             CNFKernels.convert(noise.baseAddress! + part.start * d, to: part.input + part.rows * d, count: part.rows * d)
         }
         noiseIsSet = true
@@ -229,7 +243,9 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
     }
 
     private func backward(_ part: Chunk<Scalar>, a: UnsafePointer<Double>, yBar: UnsafeMutablePointer<Double>) {
-        part.thetaBar.update(repeating: 0, count: parameterCount)
+        // Bytes, not elements: this generic context would zero element by element through witnesses.
+        UnsafeMutableRawPointer(part.thetaBar).initializeMemory(as: UInt8.self, repeating: 0,
+                                                                count: parameterCount * MemoryLayout<Scalar>.stride)
         guard part.rows > 0 else { return }
         let d = dataDimension
         CNFKernels.cotangents(rows: part.rows, d: d, tangents: tangents, exact: divergence == .exact,

@@ -38,8 +38,10 @@ extension DualLayer {
                 if k > 0 {
                     // Σ_k ȧ_k ⊙ ẏ̄_k = g ⊙ Σ_k h_k ⊙ ẏ̄_k (ȧ_k = h_k ⊙ g).
                     for block in 1...k {
-                        let r = (block * n + i) * out
-                        for j in 0..<out { dot[j] += h[r + j] * ybar[r + j] }
+                        // Row pointers, not h[r + j]: the overflow check on r + j kept this
+                        // loop from vectorizing.
+                        let hk = h + (block * n + i) * out, yk = ybar + (block * n + i) * out
+                        for j in 0..<out { dot[j] += hk[j] * yk[j] }
                     }
                     if squash { for j in 0..<out { dot[j] *= g[j] } }
                 }

@@ -62,13 +62,14 @@ public final class DualWorkspace<Scalar: BLASScalar> {
     public let maxRows: Int
     public let maxTangents: Int
     /// Rows, tangent blocks and time of the last `forward`.
-    public internal(set) var rows = 0
-    public internal(set) var tangents = 0
-    public internal(set) var time: Scalar = 0
-    /// Set by `forward`; `backward` refuses a workspace that has not seen one.
-    var ready = false
+    public private(set) var rows = 0
+    public private(set) var tangents = 0
+    public private(set) var time: Scalar = 0
+    /// Set by `begin` (so by `forward`); `backward` refuses a workspace that has not seen one.
+    public private(set) var ready = false
 
-    let regions: [UnsafeMutablePointer<Scalar>]
+    /// The regions, in the order of `regionSizes`: a network's own layout.
+    public let regions: [UnsafeMutablePointer<Scalar>]
     private let base: UnsafeMutableRawPointer
 
     /// The network that laid the regions out; others refuse this workspace.
@@ -100,9 +101,10 @@ public final class DualWorkspace<Scalar: BLASScalar> {
 
     deinit { base.deallocate() }
 
-    /// Checks a forward call against the capacity and records it.
+    /// Checks a forward call against the capacity and records it (a network's `forward`
+    /// calls this first).
     @inline(__always)
-    func begin(rows: Int, tangents k: Int, time: Scalar) {
+    public func begin(rows: Int, tangents k: Int, time: Scalar) {
         precondition(rows >= 0 && rows <= maxRows, "forward with \(rows) rows, workspace holds \(maxRows)")
         precondition(k >= 0 && k <= maxTangents, "forward with \(k) tangents, workspace holds \(maxTangents)")
         self.rows = rows

@@ -4,9 +4,10 @@
 /// activations cost several times more than all of a 64-wide network's matrix products. These
 /// run eight lanes at a time with plain IEEE arithmetic (no table, no libm), so results are the
 /// same on every machine and do not depend on where an element sits in a buffer.
-/// Accuracy: a few ulp (tested against the Double functions in `FastMathTests`).
+/// Accuracy: a few ulp (tested against the Double functions in `ActivationTests`).
 ///
-/// The polynomial coefficients are Cephes' (S. Moshier) `expf` and `tanhf` minimax fits.
+/// Coefficients: Cephes' (S. Moshier) `expf` polynomial; for tanh the rational fit shared
+/// by Eigen, XLA and ONNX Runtime.
 @usableFromInline
 enum FastMath {
     @usableFromInline typealias Vector = SIMD8<Float>
@@ -17,7 +18,10 @@ enum FastMath {
     /// except for a NaN input).
     @inline(__always) @usableFromInline
     static func exp(_ input: Vector) -> Vector {
-        let x = input.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.7))
+        // Clamp by compare-and-select: `clamped` calls the generic pointwiseMin/Max (not inlined).
+        var x = input
+        x.replace(with: -87.3, where: x .< -87.3)
+        x.replace(with: 88.7, where: x .> 88.7)
         // Round to nearest by the 1.5·2²³ trick: SSE2 has no vector round, and this stays in lanes.
         let magic = Vector(repeating: 12_582_912)
         let shifted = x * 1.442_695_04 + magic
@@ -38,22 +42,28 @@ enum FastMath {
         return er * scale
     }
 
-    /// tanh x: an odd polynomial for |x| ≤ 0.625 (where 1 − 2/(e^{2x}+1) would cancel), and
-    /// sign(x)·(1 − 2/(e^{2|x|} + 1)) beyond (saturating to ±1 without overflow).
+    /// tanh x as the odd rational minimax x·P(x²)/Q(x²) of degrees 13/6 on |x| ≤ 7.905 (where
+    /// tanh rounds to ±1 in Float), the approximation Eigen, XLA and ONNX Runtime's MLAS use:
+    /// one division and no exponential, and odd in x, so small arguments keep their relative
+    /// accuracy (no 1 − 2/(e^{2x} + 1) cancellation). NaN propagates.
     @inline(__always) @usableFromInline
-    static func tanh(_ x: Vector) -> Vector {
-        let ax = abs(x)
-        let e = exp(2 * ax)
-        var big = 1 - 2 / (e + 1)
-        big.replace(with: -big, where: x .< 0)
+    static func tanh(_ input: Vector) -> Vector {
+        var x = input
+        x.replace(with: -7.905_311_107_635_498, where: x .< -7.905_311_107_635_498)
+        x.replace(with: 7.905_311_107_635_498, where: x .> 7.905_311_107_635_498)
         let z = x * x
-        var p = Vector(repeating: -5.704_988_727_45e-3)
-        p = p * z + 2.063_908_879_54e-2
-        p = p * z - 5.373_971_555_31e-2
-        p = p * z + 1.333_144_220_36e-1
-        p = p * z - 3.333_328_194_22e-1
-        let small = p * z * x + x
-        return small.replacing(with: big, where: ax .> 0.625)
+        var p = Vector(repeating: -2.760_768_477_423_55e-16)
+        p = p * z + 2.000_187_904_824_77e-13
+        p = p * z - 8.604_671_522_137_35e-11
+        p = p * z + 5.122_297_090_371_14e-08
+        p = p * z + 1.485_722_357_179_79e-05
+        p = p * z + 6.372_619_288_754_36e-04
+        p = p * z + 4.893_524_558_917_86e-03
+        var q = Vector(repeating: 1.198_258_394_667_02e-06)
+        q = q * z + 1.185_347_056_866_54e-04
+        q = q * z + 2.268_434_632_439_00e-03
+        q = q * z + 4.893_525_185_543_85e-03
+        return x * p / q
     }
 
     /// |x| by clearing the sign bit.

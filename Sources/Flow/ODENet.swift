@@ -19,8 +19,11 @@ public struct ODENetConfiguration: Codable, Equatable, Sendable {
 
 /// The dynamics network f(z, t; θ) of a CNF, as a `DualNetwork`.
 ///
-/// All parameters live in one flat buffer (layer after layer, each in `DualLayer`'s layout),
-/// so optimizers and checkpoints see one vector, and gradients use the same layout.
+/// All parameters live in one flat contiguous buffer (layer after layer, each in `DualLayer`'s
+/// layout), so optimizers and checkpoints see one vector, and gradients use the same layout.
+/// The buffer is the network's own allocation rather than an array, so the hot path reads θ
+/// with no copy-on-write or exclusivity checks; `parameters` copies it in and out, and
+/// `withParameters` gives it in place (e.g. to `Adam.step`).
 public final class ODENet<Scalar: BLASScalar>: DualNetwork {
     /// Shape of one layer for the internal initializer (tests build single layers with it).
     struct LayerSpec {

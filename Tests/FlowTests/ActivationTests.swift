@@ -31,7 +31,8 @@ final class ActivationTests: XCTestCase {
     }
 
     /// The eight-lane Float kernel against the Double reference, over a dense sweep and the
-    /// extremes; values, slopes and curvatures within a few Float ulp (absolute, scale 1).
+    /// extremes; values (relative to max(1, |y|)), slopes and curvatures (absolute) within a
+    /// few Float ulp of 1.
     func testVectorizedFloatKernelMatchesReference() {
         var inputs: [Float] = stride(from: -12.0, through: 12.0, by: 0.0137).map { Float($0) }
         inputs += [0, -0.0, 1e-30, -1e-30, 1e-6, -1e-6, 0.625, -0.625, 0.62500006, 88, -88, 200, -200, 1e30, -1e30]
@@ -56,9 +57,11 @@ final class ActivationTests: XCTestCase {
                 worst.2 = max(worst.2, abs(Double(curvature[i]) - c))
             }
             let ulp = Double(Float.ulpOfOne)
+            // σ' and σ'' are formed from y (tanh: 1 − y², −2yσ'), which scales y's error by up
+            // to 2 and 4; measured worst cases: tanh 2.3, 4.6, 9.1 ulp; swish 1.0, 5.3, 4.8 ulp.
             XCTAssertLessThan(worst.0, 4 * ulp, "\(activation) value")
             XCTAssertLessThan(worst.1, 8 * ulp, "\(activation) σ'")
-            XCTAssertLessThan(worst.2, 8 * ulp, "\(activation) σ''")
+            XCTAssertLessThan(worst.2, 16 * ulp, "\(activation) σ''")
         }
     }
 
