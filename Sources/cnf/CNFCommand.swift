@@ -12,5 +12,5 @@ struct CNFCommand: ParsableCommand {
         Start with:  cnf fit --dataset 8gaussians --out outputs/8gaussians --render
         """,
         version: "cnf 0.1.0",
-        subcommands: [Fit.self, Eval.self, Sample.self, Render.self, DataCommand.self, GradientCommand.self, Report.self])
+        subcommands: [Fit.self, Eval.self, Sample.self, Render.self, DataCommand.self, GradientCommand.self, Report.self, Bench.self])
 }

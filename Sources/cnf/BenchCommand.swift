@@ -1,0 +1,73 @@
+import ArgumentParser
+import CNFCore
+import Flow
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Micro-benchmark of the training hot path: per-evaluation cost of the dynamics.",
+        discussion: """
+        Times one evaluation of the CNF dynamics (primal + tangent: f and Jε) and one vector–Jacobian
+        product (what each adjoint step evaluates) for the default 64-64-64 network in float32, at
+        batch 100 and 1000, Hutchinson and exact trace, on 1 and 2 threads; measures single-thread
+        sgemm on 1000×64·64×64 as the machine's peak and reports achieved GFLOP/s and the ratio to
+        the FLOP bound (matrix-product FLOPs ÷ peak). Medians of several rounds. A guard against
+        regressions, run by benchmarks/micro; not a test.
+
+        Example:  cnf bench
+        """)
+
+    @Option(help: "Rounds per measurement.") var rounds: Int = 9
+
+    func run() throws {
+        let peak = sgemmPeak()
+        print(String(format: "sgemm peak (1 thread, 1000x64 · 64x64): %.1f GFLOP/s; OpenBLAS core %@", peak, BLAS.coreName))
+        print("| N | trace | threads | evaluate µs | vjp µs | evaluate GFLOP/s | vjp GFLOP/s | evaluate ÷ bound | vjp ÷ bound |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for n in [100, 1000] {
+            for divergence in [Divergence.hutchinson, .exact] {
+                for threads in [1, 2] {
+                    let r = DynamicsTiming.measure(batchSize: n, divergence: divergence, threads: threads,
+                                                   repetitions: rounds, callsPerRound: n >= 1000 ? 5 : 20)
+                    let k = divergence == .exact ? 2 : 1
+                    let forward = matmulFlops(rows: (1 + k) * n)
+                    let vjp = 3 * forward
+                    // The bound for t threads is t × the single-thread peak.
+                    let bound = Double(threads) * peak * 1e3  // FLOP per µs
+                    print(String(format: "| %d | %@ | %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f |", n, divergence.rawValue, threads,
+                                 r.evaluateMedianMicroseconds, r.vectorJacobianProductMedianMicroseconds,
+                                 forward / r.evaluateMedianMicroseconds / 1e3, vjp / r.vectorJacobianProductMedianMicroseconds / 1e3,
+                                 r.evaluateMedianMicroseconds / (forward / bound), r.vectorJacobianProductMedianMicroseconds / (vjp / bound)))
+                }
+            }
+        }
+    }
+
+    /// 2·rows·in·out over the layers 2→64→64→64→2.
+    func matmulFlops(rows: Int) -> Double {
+        let widths = [2, 64, 64, 64, 2]
+        var f = 0.0
+        for i in 0..<(widths.count - 1) { f += 2 * Double(rows * widths[i] * widths[i + 1]) }
+        return f
+    }
+
+    func sgemmPeak() -> Double {
+        BLAS.setThreads(1)
+        let m = 1000, k = 64, n = 64
+        var g = Xoshiro256(seed: 1)
+        let a = (0..<(m * k)).map { _ in Float(g.normal()) }
+        let b = (0..<(k * n)).map { _ in Float(g.normal()) }
+        var c = [Float](repeating: 0, count: m * n)
+        var times: [Double] = []
+        for _ in 0..<max(rounds, 3) {
+            let t0 = now()
+            for _ in 0..<200 {
+                Float.gemm(transA: false, transB: true, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: k,
+                           beta: 0, c: &c, ldc: n)
+            }
+            times.append((now() - t0) / 200)
+        }
+        return 2 * Double(m * n * k) / times.sorted()[times.count / 2] / 1e9
+    }
+}
