@@ -43,6 +43,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Absolute tolerance (default 1e-5).") var atol: Double?
     @Option(help: "Relative tolerance (default 1e-5).") var rtol: Double?
     @Option(help: "Step size for fixed-step solvers.") var step: Double?
+    @Option(help: "Solver step limit per solve (default 10000).") var maxSteps: Int?
     @Option(help: "Gradient: adjoint (default) or backprop (through the solver's steps).") var gradient: FitConfig.Gradient?
     @Option(help: "Adjoint error norm leaves out the parameter cotangents: true (default) or false.") var seminorm: Bool?
     @Option(help: "Adjoint solve's absolute tolerance (default: --atol).") var adjointAtol: Double?
@@ -87,6 +88,7 @@ struct Fit: ParsableCommand {
         if let v = atol { c.atol = v }
         if let v = rtol { c.rtol = v }
         if let v = step { c.step = v }
+        if let v = maxSteps { c.maxSteps = v }
         if let v = gradient { c.gradient = v }
         if let v = seminorm { c.seminorm = v }
         if let v = adjointAtol { c.adjointAtol = v }

@@ -74,3 +74,16 @@ final class BadInputTests: XCTestCase {
         assertOneErrorLine(r, contains: ["/nonexistent-folder/s.npy"])
     }
 }
+
+final class TrainingFailureTests: XCTestCase {
+    /// A solver failure mid-training stops the run with the iteration and what to try, and
+    /// leaves the last good state as a readable checkpoint.
+    func testSolverFailureStopsWithACheckpoint() throws {
+        let run = CLI.temporaryFolder() + "/run"
+        let r = try CLI.run(["fit", "--dataset", "8gaussians", "--out", run, "--max-steps", "2"] + CLI.tinyFit)
+        assertOneErrorLine(r, contains: ["iteration 1", "max steps (2) reached at t=", "checkpoint.safetensors"])
+        let resume = try CLI.run(["fit", "--resume", "--out", run])
+        // The checkpoint is readable (the resumed run fails the same way, at the same place).
+        assertOneErrorLine(resume, contains: ["iteration 1", "max steps (2)"])
+    }
+}
