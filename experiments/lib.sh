@@ -26,11 +26,23 @@ if [ -z "${CNF:-}" ]; then
 fi
 export CNF
 
-# fit NAME ARGS...: one training run into $OUT/NAME, then its evaluation.
+# fit NAME ARGS...: one training run into $OUT/NAME, then its evaluation. Same configuration
+# and seed give the same bits, so a run whose resolved configuration was already trained in
+# this output folder is copied instead of trained again (the copy says where it came from).
 fit() {
   local name=$1; shift
-  mkdir -p "$OUT/$(dirname "$name")"
-  "$CNF" fit --out "$OUT/$name" --force --threads 1 "${FIT[@]}" "$@" > "$OUT/$name.log" 2>&1
+  mkdir -p "$OUT/$(dirname "$name")" "$OUT/.by-config"
+  local key
+  key=$("$CNF" fit --dry-run --out /dev/null "${FIT[@]}" "$@" | grep -v gitCommit | sha256sum | cut -c1-16)
+  local done="$OUT/.by-config/$key"
+  if [ -f "$done" ] && [ -f "$(cat "$done")/model.safetensors" ]; then
+    local from; from=$(cat "$done")
+    rm -rf "$OUT/$name"; cp -r "$from" "$OUT/$name"
+    echo "identical configuration already trained in $from: copied" > "$OUT/$name.log"
+  else
+    "$CNF" fit --out "$OUT/$name" --force --threads 1 "${FIT[@]}" "$@" > "$OUT/$name.log" 2>&1
+    echo "$OUT/$name" > "$done"
+  fi
   "$CNF" eval --run "$OUT/$name" "${EVAL[@]}" >> "$OUT/$name.log" 2>&1
   echo "  $name: $(tail -n 2 "$OUT/$name.log" | tr '\n' ' ')" >&2
 }

@@ -32,6 +32,7 @@ struct Fit: ParsableCommand {
     @Flag(help: "Continue the run in --out from its checkpoint.") var resume = false
     @Flag(help: "Overwrite an existing run in --out.") var force = false
     @Option(help: .hidden) var stopAfter: Int?
+    @Flag(help: "Print the resolved configuration (as config.json would hold it) and exit.") var dryRun = false
     @Flag(help: "At the end, also render the density and draw samples (cnf render + cnf sample).") var render = false
 
     @Option(help: "Training iterations (default 10000).") var iters: Int?
@@ -131,6 +132,11 @@ struct Fit: ParsableCommand {
             var c = try resolvedConfig()
             c.gitCommit = currentGitCommit()
             c.cnfVersion = cnfVersionString
+            if dryRun {
+                _ = try RunData.make(c)
+                print(String(decoding: try encodeJSON(c), as: UTF8.self), terminator: "")
+                return
+            }
             if FileManager.default.fileExists(atPath: out + "/config.json") && !force {
                 throw CLIError("\(out) already holds a run (config.json): use --resume to continue it, --force to overwrite, or another --out")
             }
