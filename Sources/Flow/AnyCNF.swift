@@ -8,7 +8,7 @@ public protocol AnyCNF: AnyObject {
     var endTimes: [Double] { get }
     func setThreads(_ n: Int)
     func logDensity(points: [Double], generator: inout Xoshiro256, solve: SolveOptions, batchSize: Int,
-                    progress: ((Int) -> Void)?) throws -> (values: [Double], stats: SolveStats)
+                    startTime: Double, progress: ((Int) -> Void)?) throws -> (values: [Double], stats: SolveStats)
     var parameterCount: Int { get }
     /// Mean NLL (+ RNODE terms) of a batch and its gradient (see `CNF.loss`).
     func loss(points: [Double], noise: [[Double]], options: DensityOptions, wantGradient: Bool) throws -> LossEvaluation
@@ -20,8 +20,8 @@ extension CNF: AnyCNF {
     public func setThreads(_ n: Int) { threads = n }
 
     public func logDensity(points: [Double], generator: inout Xoshiro256, solve: SolveOptions, batchSize: Int,
-                           progress: ((Int) -> Void)?) throws -> (values: [Double], stats: SolveStats) {
+                           startTime: Double, progress: ((Int) -> Void)?) throws -> (values: [Double], stats: SolveStats) {
         try logDensity(points: points, divergence: .exact, generator: &generator, solve: solve,
-                       batchSize: batchSize, progress: progress)
+                       batchSize: batchSize, startTime: startTime, progress: progress)
     }
 }

@@ -279,8 +279,13 @@ public final class CNF<S: BLASScalar> {
 
     /// log p(x) for each point (N × d), computed in batches of `batchSize`, by the chosen
     /// divergence (`.exact` for evaluation). Returns the values and the summed statistics.
+    ///
+    /// With `startTime` τ > 0 (total flow time, 0 = data, ΣT = the Gaussian) it is the density
+    /// of the flow's intermediate distribution at τ: the points are taken as z(τ) and integrated
+    /// to the end, log p_τ(x) = log N(z(ΣT)) + ∫_τ^{ΣT} tr ∂f/∂z dt.
     public func logDensity(points: [Double], divergence: Divergence = .exact, noise: NoiseDistribution = .rademacher,
                            generator: inout Xoshiro256, solve: SolveOptions, batchSize: Int = 1000,
+                           startTime: Double = 0,
                            progress: ((Int) -> Void)? = nil) throws -> (values: [Double], stats: SolveStats) {
         let d = dimension, total = points.count / d
         var out = [Double](repeating: 0, count: total)
@@ -293,10 +298,14 @@ public final class CNF<S: BLASScalar> {
             let layout = fields[0].layout
             let solver = try self.solver(dimension: layout.dimension, options: solve)
             var state = fields[0].initialState(points: Array(points[(start * d)..<((start + n) * d)]))
+            var blockStart = 0.0
             for b in 0..<config.blocks {
+                defer { blockStart += times[b] }
+                let from = max(0, startTime - blockStart)
+                if from >= times[b] { continue }
                 if divergence == .hutchinson { fields[b].drawNoise(noise, using: &generator) }
                 stats = stats + (try state.withUnsafeMutableBufferPointer {
-                    try solver.solve(fields[b], state: $0.baseAddress!, from: 0, to: times[b])
+                    try solver.solve(fields[b], state: $0.baseAddress!, from: from, to: times[b])
                 })
             }
             let l = layout.logDensity!

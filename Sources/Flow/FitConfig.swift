@@ -109,3 +109,68 @@ public struct FitConfig: Codable, Equatable, Sendable {
 }
 
 public let cnfVersionString = "0.1.0"
+
+extension FitConfig {
+    enum CodingKeys: String, CodingKey {
+        case dataset, data, testFraction, dims, activation, layer, blocks, time, trainTime, trace, noise, kinetic, jacobian, solver, atol, rtol, step, maxSteps, gradient, seminorm, adjointAtol, adjointRtol, iters, batchSize, lr, lrSchedule, weightDecay, precision, seed, evalEvery, testSize, chunks, cnfVersion, gitCommit
+    }
+
+    /// Decodes a configuration; keys that are missing take their defaults, so a partial file
+    /// (or one written by an older cnf) works. Unknown keys are errors, not silently ignored.
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let known = Set(CodingKeys.allKeyNames)
+        let any = try decoder.container(keyedBy: AnyKey.self)
+        for key in any.allKeys where !known.contains(key.stringValue) {
+            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: [],
+                debugDescription: "unknown key '\(key.stringValue)' (known: \(CodingKeys.allKeyNames.joined(separator: ", ")))"))
+        }
+        if c.contains(.data) && !c.contains(.dataset) { dataset = nil }
+        if c.contains(.dataset) { dataset = try c.decodeIfPresent(String.self, forKey: .dataset) }
+        if c.contains(.data) { data = try c.decodeIfPresent(String.self, forKey: .data) }
+        testFraction = try c.decodeIfPresent(Double.self, forKey: .testFraction) ?? testFraction
+        dims = try c.decodeIfPresent([Int].self, forKey: .dims) ?? dims
+        activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? activation
+        layer = try c.decodeIfPresent(LayerType.self, forKey: .layer) ?? layer
+        blocks = try c.decodeIfPresent(Int.self, forKey: .blocks) ?? blocks
+        time = try c.decodeIfPresent(Double.self, forKey: .time) ?? time
+        trainTime = try c.decodeIfPresent(Bool.self, forKey: .trainTime) ?? trainTime
+        trace = try c.decodeIfPresent(Trace.self, forKey: .trace) ?? trace
+        noise = try c.decodeIfPresent(NoiseDistribution.self, forKey: .noise) ?? noise
+        kinetic = try c.decodeIfPresent(Double.self, forKey: .kinetic) ?? kinetic
+        jacobian = try c.decodeIfPresent(Double.self, forKey: .jacobian) ?? jacobian
+        solver = try c.decodeIfPresent(SolverMethod.self, forKey: .solver) ?? solver
+        atol = try c.decodeIfPresent(Double.self, forKey: .atol) ?? atol
+        rtol = try c.decodeIfPresent(Double.self, forKey: .rtol) ?? rtol
+        if c.contains(.step) { step = try c.decodeIfPresent(Double.self, forKey: .step) }
+        maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps) ?? maxSteps
+        gradient = try c.decodeIfPresent(Gradient.self, forKey: .gradient) ?? gradient
+        seminorm = try c.decodeIfPresent(Bool.self, forKey: .seminorm) ?? seminorm
+        if c.contains(.adjointAtol) { adjointAtol = try c.decodeIfPresent(Double.self, forKey: .adjointAtol) }
+        if c.contains(.adjointRtol) { adjointRtol = try c.decodeIfPresent(Double.self, forKey: .adjointRtol) }
+        iters = try c.decodeIfPresent(Int.self, forKey: .iters) ?? iters
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
+        lr = try c.decodeIfPresent(Double.self, forKey: .lr) ?? lr
+        lrSchedule = try c.decodeIfPresent(Schedule.self, forKey: .lrSchedule) ?? lrSchedule
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? weightDecay
+        precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? precision
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? evalEvery
+        testSize = try c.decodeIfPresent(Int.self, forKey: .testSize) ?? testSize
+        chunks = try c.decodeIfPresent(Int.self, forKey: .chunks) ?? chunks
+        cnfVersion = try c.decodeIfPresent(String.self, forKey: .cnfVersion) ?? cnfVersion
+        if c.contains(.gitCommit) { gitCommit = try c.decodeIfPresent(String.self, forKey: .gitCommit) }
+    }
+}
+
+extension FitConfig.CodingKeys: CaseIterable {
+    static var allKeyNames: [String] { allCases.map(\.rawValue) }
+}
+
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}

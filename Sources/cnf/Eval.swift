@@ -98,7 +98,7 @@ struct Eval: ParsableCommand {
         let progress = Progress(total: count, label: "eval", plainInterval: 30)
         let start = now()
         var g = Xoshiro256(seed: c.seed, stream: 6)
-        let r = try loaded.model.logDensity(points: points, generator: &g, solve: options, batchSize: batchSize) {
+        let r = try loaded.model.logDensity(points: points, generator: &g, solve: options, batchSize: batchSize, startTime: 0) {
             progress.update($0, "")
         }
         progress.finish()

@@ -156,7 +156,8 @@ func describe(_ error: Error) -> String {
         switch e {
         case let .keyNotFound(k, _): return "missing key '\(k.stringValue)'"
         case let .typeMismatch(_, ctx), let .dataCorrupted(ctx), let .valueNotFound(_, ctx):
-            return "\(ctx.codingPath.map(\.stringValue).joined(separator: ".")): \(ctx.debugDescription)"
+            let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? ctx.debugDescription : "\(path): \(ctx.debugDescription)"
         @unknown default: return "\(e)"
         }
     }

@@ -20,7 +20,7 @@ enum Pictures {
     /// The model density exp(log p) on a grid × grid lattice of cell centres over `extent`,
     /// with the exact trace, batched through the solver.
     static func densityGrid(_ model: AnyCNF, extent: Extent, grid: Int, solve: SolveOptions, seed: UInt64,
-                            label: String = "density") throws -> [Double] {
+                            startTime: Double = 0, label: String = "density") throws -> [Double] {
         var points = [Double](repeating: 0, count: grid * grid * 2)
         for j in 0..<grid {
             for i in 0..<grid {
@@ -31,7 +31,8 @@ enum Pictures {
         }
         let progress = Progress(total: grid * grid, label: label, plainInterval: 15)
         var g = Xoshiro256(seed: seed, stream: 6)
-        let r = try model.logDensity(points: points, generator: &g, solve: solve, batchSize: 4096) {
+        let r = try model.logDensity(points: points, generator: &g, solve: solve, batchSize: 4096,
+                                     startTime: startTime) {
             progress.update($0, "points")
         }
         progress.finish()

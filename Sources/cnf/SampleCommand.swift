@@ -27,6 +27,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Colormap.") var colormap: Colormap = .viridis
     @Option(help: "Seed for the base samples (default: the run's seed).") var seed: UInt64?
     @Option(help: "Which weights: model or best.") var checkpoint: String = "model"
+    @Option(help: "Also write DIR/density_sequence.png: the flow's density at the frame times on a grid of this size (0 = off).") var densityGrid: Int = 0
 
     func validate() throws {
         if n < 1 { throw ValidationError("--n must be ≥ 1, got \(n)") }
@@ -40,12 +41,12 @@ struct Sample: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             try Sample.sample(run: folder, n: n, out: out, frames: frames, particles: particles, range: range,
-                              colormap: colormap, seed: seed, checkpoint: checkpoint)
+                              colormap: colormap, seed: seed, checkpoint: checkpoint, densityGrid: densityGrid)
         }
     }
 
     static func sample(run: String, n: Int, out: String?, frames: Int, particles: Int, range: Double?,
-                       colormap: Colormap, seed: UInt64?, checkpoint: String) throws {
+                       colormap: Colormap, seed: UInt64?, checkpoint: String, densityGrid: Int = 0) throws {
         let loaded = try LoadedRun(folder: run, checkpoint: checkpoint)
         let model = loaded.model, d = model.dimension
         var g = Xoshiro256(seed: seed ?? loaded.config.seed, stream: 8)
@@ -107,6 +108,21 @@ struct Sample: ParsableCommand {
         panel.title = "\(m) trajectories: grey = N(0, I) at t = \(String(format: "%.3g", total)), orange = data at t = 0"
         panel.titleScale = 1
         try writePNG(panel.render(), to: run + "/trajectories.png")
+        if densityGrid > 0 {
+            var strip: [Image] = []
+            for f in fractions {
+                let density = try Pictures.densityGrid(model, extent: extent, grid: densityGrid, solve: loaded.config.solveOptions,
+                                                       seed: loaded.config.seed, startTime: (1 - f) * total,
+                                                       label: String(format: "density t=%.3f", (1 - f) * total))
+                var p = Panel(extent: extent, width: 220)
+                p.heatMap(density, nx: densityGrid, ny: densityGrid, colormap: colormap, vmin: 0)
+                p.title = String(format: "t = %.3f", (1 - f) * total)
+                p.titleScale = 1
+                strip.append(p.render())
+            }
+            try writePNG(hstack(strip, spacing: 8, title: "density of the flow from the data (t = 0) to N(0, I) at t = \(String(format: "%.3g", total))"),
+                         to: run + "/density_sequence.png")
+        }
         say("wrote \(run)/samples.png, \(run)/sequence/ (\(frames) frames), \(run)/sequence.png, \(run)/trajectories.png")
     }
 }
