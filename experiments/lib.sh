@@ -11,13 +11,13 @@ if [ "$QUICK" = 1 ]; then
   FIT=(--iters 200 --eval-every 100 --test-size 500)
   EVAL=(--n 2000)
   RENDER=(--grid 64 --samples 5000)
-  SAMPLE=(--n 5000 --frames 5 --particles 50)
+  SAMPLE=(--n 5000 --frames 5 --particles 50 --density-grid 32)
 else
   OUT=outputs/experiments
   FIT=()
   EVAL=(--n 100000)
   RENDER=(--grid 512 --samples 100000)
-  SAMPLE=(--n 100000 --frames 9)
+  SAMPLE=(--n 100000 --frames 9 --density-grid 128)
 fi
 if [ -z "${CNF:-}" ]; then
   bash scripts/install-deps
