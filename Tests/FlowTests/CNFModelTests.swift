@@ -93,6 +93,31 @@ final class CNFModelTests: XCTestCase {
         XCTAssertEqual(adjoint[theta.count - 1], fd[theta.count - 1], accuracy: 1e-5 * max(1, abs(fd[theta.count - 1])))
     }
 
+    /// Training runs the networks in float32: the float32 loss gradient (adjoint, training
+    /// tolerances) agrees with the float64 one to float32 accuracy, so the cheaper precision
+    /// computes the same training signal.
+    func testFloatGradientMatchesDouble() throws {
+        let net = ODENetConfiguration(dimension: 2, hiddenWidths: [64, 64, 64])
+        var gen = Xoshiro256(seed: 21)
+        let double = CNF<Double>(config: ModelConfig(network: net), generator: &gen)
+        // The same weights, rounded to float32 in both models.
+        let theta = double.parameterVector.map { Double(Float($0)) }
+        double.parameterVector = theta
+        let float = CNF<Float>(config: ModelConfig(network: net), parameters: theta)
+        let n = 100
+        let points = (0..<(2 * n)).map { _ in 1.5 * gen.normal() }
+        let noise = [(0..<(2 * n)).map { _ in gen.rademacher() }]
+        let solve = SolveOptions(method: .dopri5, rtol: 1e-5, atol: 1e-5)
+        let options = DensityOptions(divergence: .hutchinson, solve: solve, adjoint: AdjointOptions(solve: solve, seminorm: true))
+        let gd = try double.loss(points: points, noise: noise, options: options)
+        let gf = try float.loss(points: points, noise: noise, options: options)
+        let rel = zip(gf.gradient, gd.gradient).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+            / gd.gradient.map { $0 * $0 }.reduce(0, +).squareRoot()
+        print("float32 vs float64 loss gradient: relative difference \(rel); loss \(gf.loss) vs \(gd.loss)")
+        XCTAssertLessThan(rel, 1e-3)
+        XCTAssertEqual(gf.loss, gd.loss, accuracy: 1e-4)
+    }
+
     /// A few hundred iterations on 8gaussians lower the test NLL substantially (from ≈ 6 nats
     /// at initialization towards the 2.83 floor).
     func testShortFitLearns() throws {
