@@ -13,6 +13,9 @@ struct EvalReport: Codable {
     var n: Int
     var nfe: Int
     var entropy_floor: Double?
+    /// How the floor was obtained: the toy set's table value, or a Kozachenko–Leonenko k-NN
+    /// estimate on the evaluated points for a user's data (rough on few points).
+    var entropy_floor_method: String?
     var gap: Double?
     var dataset: String
     var checkpoint: String
@@ -65,7 +68,8 @@ struct Eval: ParsableCommand {
                 print(String(format: "test NLL %.4f ± %.4f nats (n = %d), %.4f bits/dim, %d function evaluations",
                              report.nll, report.nll_stderr, report.n, report.bits_per_dim, report.nfe))
                 if let f = report.entropy_floor, let g = report.gap {
-                    print(String(format: "entropy floor of %@: %.4f nats; gap %.4f nats", report.dataset, f, g))
+                    print(String(format: "entropy floor of %@: %.4f nats (%@); gap %.4f nats", report.dataset, f,
+                                 report.entropy_floor_method ?? "", g))
                 }
             }
         }
@@ -107,6 +111,16 @@ struct Eval: ParsableCommand {
         let mean = nlls.reduce(0, +) / Double(count)
         let variance = nlls.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(count - 1)
         let d = Double(loaded.model.dimension)
+        var floor = toy?.entropyFloor
+        var floorMethod = toy.map { _ in "table (TOYDATA)" }
+        if toy == nil && count > 10 {
+            let set = DataSet(rows: count, cols: loaded.model.dimension, values: points, source: name)
+            let h = knnEntropy(set, k: 1)
+            if h.isFinite {
+                floor = h
+                floorMethod = "k-NN (Kozachenko–Leonenko, k = 1) estimate on the \(count) evaluated points"
+            }
+        }
         if let path = perPoint {
             var text = (0..<loaded.model.dimension).map { "x\($0)" }.joined(separator: ",") + ",log_p\n"
             for i in 0..<count {
@@ -117,7 +131,7 @@ struct Eval: ParsableCommand {
         }
         return EvalReport(nll: mean, nll_stderr: (variance / Double(count)).squareRoot(),
                           bits_per_dim: mean / (d * log(2.0)), n: count, nfe: r.stats.evaluations,
-                          entropy_floor: toy?.entropyFloor, gap: toy.map { mean - $0.entropyFloor },
+                          entropy_floor: floor, entropy_floor_method: floorMethod, gap: floor.map { mean - $0 },
                           dataset: name, checkpoint: checkpoint, atol: atol, rtol: rtol,
                           solver: solver.rawValue, seconds: seconds)
     }
