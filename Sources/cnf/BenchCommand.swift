@@ -19,18 +19,22 @@ struct Bench: ParsableCommand {
         """)
 
     @Option(help: "Rounds per measurement.") var rounds: Int = 9
+    @Option(help: "Batch sizes to time.") var sizes: [Int] = [100, 1000]
+    @Option(help: "Chunks the batch is cut into (as --chunks of cnf fit).") var chunks: Int = 2
+    @Option(help: "Divergences to time.") var divergences: [String] = ["hutchinson", "exact"]
+    @Option(help: "Thread counts to time.") var threadCounts: [Int] = [1, 2]
 
     func run() throws {
         let peak = sgemmPeak()
         print(String(format: "sgemm peak (1 thread, 1000x64 · 64x64): %.1f GFLOP/s; OpenBLAS core %@", peak, BLAS.coreName))
         print("| N | trace | threads | evaluate µs | vjp µs | evaluate GFLOP/s | vjp GFLOP/s | evaluate ÷ bound | vjp ÷ bound |")
         print("|---|---|---|---|---|---|---|---|---|")
-        for n in [100, 1000] {
-            for divergence in [Divergence.hutchinson, .exact] {
-                for threads in [1, 2] {
-                    let r = DynamicsTiming.measure(batchSize: n, divergence: divergence, threads: threads,
+        for n in sizes {
+            for divergence in divergences.compactMap(Divergence.init(rawValue:)) {
+                for threads in threadCounts {
+                    let r = DynamicsTiming.measure(batchSize: n, divergence: divergence, threads: threads, chunks: chunks,
                                                    repetitions: rounds, callsPerRound: n >= 1000 ? 5 : 20)
-                    let k = divergence == .exact ? 2 : 1
+                    let k = divergence == .exact ? 2 : (divergence == .off ? 0 : 1)
                     let forward = matmulFlops(rows: (1 + k) * n)
                     let vjp = 3 * forward
                     // The bound for t threads is t × the single-thread peak.
