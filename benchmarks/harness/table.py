@@ -8,7 +8,9 @@ training value is itself the median over its timed iterations); ratios are peer 
 above 1 means cnf is faster (or smaller).
 """
 import json
+import os
 import statistics
+import subprocess
 import sys
 
 IMPLS = [("cnf", "cnf"), ("torchdiffeq", "torchdiffeq"), ("diffrax", "diffrax")]
@@ -101,9 +103,13 @@ def main():
             f"- {r['impl']} {r['task']} {r.get('batch', '')} {r.get('trace', '')} (trial {r.get('trial')}): {r['error']}"
             for r in bad) + "\n"
     print(tables)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sources = subprocess.run(["git", "-C", root, "log", "-1", "--format=%h", m["commit"], "--", "Sources", "Package.swift"],
+                             capture_output=True, text=True).stdout.strip() or "?"
     with open(out_path, "w") as f:
         f.write(f"# cnf beside torchdiffeq and diffrax\n\nMade by `benchmarks/compare{' --quick' if s['quick'] else ''}` "
-                f"on {m['date']} at cnf commit `{m['commit']}`{' (with uncommitted changes)' if m['dirty'] else ''}. "
+                f"on {m['date']} at commit `{m['commit']}`{' (with uncommitted changes)' if m['dirty'] else ''} "
+                f"(cnf's sources as of `{sources}`). "
                 "Ratios are peer ÷ cnf: above 1× means cnf is faster (or smaller).\n\n")
         f.write(tables)
         f.write("\n### Machine and load\n\n")
