@@ -111,6 +111,13 @@ def main():
                 f"on {m['date']} at commit `{m['commit']}`{' (with uncommitted changes)' if m['dirty'] else ''} "
                 f"(cnf's sources as of `{sources}`). "
                 "Ratios are peer ÷ cnf: above 1× means cnf is faster (or smaller).\n\n")
+        loads = [float(x) for x in (m["load_before"] + " " + m["load_after"]).split()]
+        cores = os.cpu_count() or 1
+        if max(loads) > 0.5 * cores:
+            f.write(f"**The machine was busy during this run** (load average {m['load_before']} before, "
+                    f"{m['load_after']} after, on {cores} cores; see below): each program got only part of the "
+                    "CPU, so absolute times are inflated, and more so for code that waits on its own threads. "
+                    "The implementations ran alternately, so the ratios are the meaningful part.\n\n")
         f.write(tables)
         f.write("\n### Machine and load\n\n")
         for k, v in m["machine"].items():
