@@ -31,7 +31,7 @@ def parse_args():
     p.add_argument("--n", type=int, default=100_000, help="samples to draw")
     p.add_argument("--grid", type=int, default=512, help="density grid points per axis")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2, help="intra-op threads")
+    p.add_argument("--threads", type=int, default=2, help="torch's intra-op threads (JAX keeps XLA's default pool)")
     return p.parse_args()
 
 

@@ -5,7 +5,7 @@ state (z, ℓ) with dz/dt = f(z, t), dℓ/dt = −tr ∂f/∂z; loss = mean(−l
 The divergence is FFJORD's: Hutchinson εᵀJ by `torch.autograd.grad(f, z, ε, create_graph=True)`
 (ε Rademacher, drawn once per batch and held through the forward and adjoint solves), or exact
 by one autograd pass per dimension. Gradients by `odeint_adjoint` (dopri5, atol = rtol = 1e-5,
-seminorm on the adjoint solve as cnf's default). Float32; torch uses 2 intra-op threads.
+seminorm on the adjoint solve as cnf's default). Float32; torch uses --threads intra-op threads (default 2).
 
     python torch_ffjord.py train   --checkpoint CKPT --batch 100 --trace hutchinson
     python torch_ffjord.py sample  --checkpoint CKPT --n 100000
