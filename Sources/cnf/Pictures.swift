@@ -65,7 +65,7 @@ enum Pictures {
             if k >= w { acc -= loss[k - w] }
             smooth.append(acc / Double(min(k + 1, w)))
         }
-        var series = [Series(name: "train loss", x: it, y: loss, color: Color(hex: 0xbbbbdd)),
+        var series = [Series(name: "train loss", x: it, y: loss, color: Color(hex: 0xe3e3ee)),
                       Series(name: "train loss (mean of \(w))", x: it, y: smooth, color: Color.palette[0])]
         if !test.isEmpty { series.append(Series(name: "test NLL (exact trace)", x: testIt, y: test, color: Color.palette[1])) }
         if let floor { series.append(Series(name: String(format: "entropy floor %.3f", floor), x: [it.first!, it.last!], y: [floor, floor], color: Color.grey)) }

@@ -74,6 +74,10 @@ struct Render: ParsableCommand {
         ]
         try writePNG(hstack(panels), to: run + "/compare.png")
         say("wrote \(run)/compare.png")
+        if let metrics = try? String(contentsOfFile: run + "/metrics.csv", encoding: .utf8),
+           let image = Pictures.lossPlot(metricsCSV: metrics, floor: data.entropyFloor) {
+            try writePNG(image, to: run + "/loss.png")
+        }
     }
 
     /// 4 for toy sets (all of them lie in [-4, 4]²); for a file, 1.1 × the largest |coordinate|
