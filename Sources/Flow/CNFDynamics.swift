@@ -223,9 +223,8 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
             for part in parts { body(part) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for c in stride(from: w, to: chunks, by: workers) { body(parts[c]) }
-        }
+        let parts = self.parts
+        ForkJoinPool.shared(threads: workers).run(count: chunks) { c in body(parts[c]) }
     }
 
     private func forward(_ part: Chunk<Scalar>, t: Scalar, y: UnsafePointer<Double>, dy: UnsafeMutablePointer<Double>) {

@@ -160,7 +160,7 @@ struct Report: ParsableCommand {
             panel.legend.append((name: ex, color: c))
         }
         panel.ticks = .nice(5)
-        panel.title = "test NLL gap to the floor vs NFE per iteration"
+        panel.title = "NLL gap vs NFE"
         panel.xLabel = "NFE per iteration (forward + backward)"
         panel.yLabel = "nats above the floor"
         return panel.render()
