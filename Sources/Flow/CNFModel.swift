@@ -151,6 +151,10 @@ public final class CNF<S: BLASScalar> {
     }
     var dynamicsCache: [DynamicsKey: [CNFDynamics<ODENet<S>>]] = [:]
     var solverCache: [String: ODESolver] = [:]
+    /// Backward solvers per field (they own the augmented state's buffers, ~10 × (2n + p)
+    /// Doubles): built once per shape, not once per training iteration. An entry holds its
+    /// field strongly, so an identifier cannot be reused while it is cached.
+    var adjointCache: [ObjectIdentifier: AdjointSolver] = [:]
 
     func dynamics(batch: Int, divergence: Divergence, kinetic: Bool = false, jacobian: Bool = false) -> [CNFDynamics<ODENet<S>>] {
         let key = DynamicsKey(batch: batch, divergence: divergence, kinetic: kinetic, jacobian: jacobian)
@@ -158,13 +162,21 @@ public final class CNF<S: BLASScalar> {
             for f in d { f.threads = threads }
             return d
         }
-        if dynamicsCache.count > 8 { dynamicsCache.removeAll() }
+        if dynamicsCache.count > 8 { dynamicsCache.removeAll(); adjointCache.removeAll() }
         let d = networks.map {
             CNFDynamics(network: $0, batchSize: batch, divergence: divergence, kineticEnergy: kinetic,
                         jacobianFrobenius: jacobian, chunks: min(chunks, max(batch, 1)), threads: threads)
         }
         dynamicsCache[key] = d
         return d
+    }
+
+    func adjointSolver(for field: CNFDynamics<ODENet<S>>, options: AdjointOptions) throws -> AdjointSolver {
+        let key = ObjectIdentifier(field)
+        if let s = adjointCache[key], s.options == options { return s }
+        let s = try AdjointSolver(field, options: options)
+        adjointCache[key] = s
+        return s
     }
 
     func solver(dimension: Int, options: SolveOptions) throws -> ODESolver {
@@ -257,7 +269,7 @@ public final class CNF<S: BLASScalar> {
                 backward.acceptedSteps += tapes[b].count
                 for i in 0..<np { gradient[b * np + i] = thetaBar[i] }
             } else {
-                let adjoint = try AdjointSolver(fields[b], options: options.adjoint)
+                let adjoint = try adjointSolver(for: fields[b], options: options.adjoint)
                 let r = try adjoint.gradient(finalState: finals[b], cotangent: a, from: times[b], to: 0)
                 backward = backward + r.stats
                 a = r.yBar

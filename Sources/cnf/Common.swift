@@ -1,4 +1,5 @@
 import ArgumentParser
+import Flow
 import Foundation
 
 /// A user-facing failure: printed as one line "cnf: error: …", exit code 1.
@@ -79,11 +80,7 @@ func currentGitCommit() -> String? {
 func say(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
 /// Seconds since an arbitrary origin (monotonic).
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
+func now() -> Double { monotonicSeconds() }
 
 func formatDuration(_ s: Double) -> String {
     guard s.isFinite && s >= 0 else { return "?" }
