@@ -28,6 +28,7 @@ let package = Package(
         // MARK: System libraries
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
 
         // MARK: Library modules (arrows point down: cnf → Render, Flow, ToyData → ODE → CNFCore)
         .target(name: "CNFCore",
@@ -36,7 +37,7 @@ let package = Package(
         .target(name: "ODE", dependencies: ["CNFCore"], swiftSettings: hot),
         .target(name: "Flow", dependencies: ["CNFCore", "ODE"], swiftSettings: hot),
         .target(name: "ToyData", dependencies: ["CNFCore"], swiftSettings: [v5]),
-        .target(name: "Render", dependencies: ["CPNG", "CNFCore"], swiftSettings: [v5]),
+        .target(name: "Render", dependencies: ["CPNG", "CFreeType", "CNFCore"], swiftSettings: [v5]),
 
         // MARK: Command line
         .executableTarget(name: "cnf",

@@ -12,7 +12,7 @@ public func hstack(_ images: [Image], titles: [String]? = nil, spacing: Int = 16
     precondition(titles == nil || titles!.count == images.count,
                  "hstack got \(images.count) pictures and \(titles!.count) titles")
     let m = Layout.margin
-    let titleH = titles == nil ? 0 : BitmapFont.glyphHeight * titleScale + m
+    let titleH = titles == nil ? 0 : Font.glyphHeight(scale: titleScale) + m
     let columns = images.enumerated().map { k, img in
         max(img.width, titles.map { textWidth($0[k], scale: titleScale) } ?? 0)
     }
@@ -47,7 +47,7 @@ public func vstack(_ images: [Image], spacing: Int = 16, title: String? = nil, t
 /// `image` with a white margin around it and, if given, `title` centred above it.
 public func titled(_ image: Image, title: String?, scale: Int = 2) -> Image {
     let m = Layout.margin
-    let titleH = title == nil ? 0 : BitmapFont.glyphHeight * scale + m
+    let titleH = title == nil ? 0 : Font.glyphHeight(scale: scale) + m
     let titleW = title.map { textWidth($0, scale: scale) } ?? 0
     let width = max(image.width, titleW) + 2 * m
     var out = Image(width: width, height: image.height + titleH + 2 * m, fill: .white)

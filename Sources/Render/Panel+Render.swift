@@ -20,13 +20,15 @@ extension Panel {
         var xTicks: [Double], yTicks: [Double], xLabels: [String], yLabels: [String]
         var barTicks: [Double], barLabels: [String]
         var layout: Layout
+        /// Margin added on the left for a wide title.
+        var extraLeft = 0
     }
 
     private func decorations() -> Decorations {
         let s = labelScale, pad = Panel.pad, tick = Panel.tickLength, gap = Panel.tickGap
         let xTicks = xTickValues(), yTicks = yTickValues()
         let xLabels = xTickLabels(xTicks), yLabels = yTickLabels(yTicks)
-        let glyphH = BitmapFont.glyphHeight * s, capH = BitmapFont.capHeight * s
+        let glyphH = Font.glyphHeight(scale: s), capH = Font.capHeight(scale: s)
         let barTicks = colorBar.map { $0.ticks(maxCount: Swift.max(3, plot.height / 50)) } ?? []
         let barLabels = colorBar.map { $0.labels(barTicks) } ?? []
         let barLabelW = barLabels.map { textWidth($0, scale: s) }.max() ?? 0
@@ -36,16 +38,21 @@ extension Panel {
         let halfFirstX = (xLabels.first.map { textWidth($0, scale: s) } ?? 0) / 2
         let halfLastX = (xLabels.last.map { textWidth($0, scale: s) } ?? 0) / 2
         let left = Swift.max(pad + axisLabelW + (yTicks.isEmpty ? 0 : yLabelW + gap + tick), halfFirstX + pad)
-        let titleH = title == nil ? 0 : BitmapFont.glyphHeight * titleScale + 2 * gap
+        let titleH = title == nil ? 0 : Font.glyphHeight(scale: titleScale) + 2 * gap
         let top = pad + titleH + capH / 2
         let bottom = 1 + (xTicks.isEmpty ? 0 : tick + gap + glyphH) + (xLabel == nil ? 0 : gap + glyphH) + pad
         let right = colorBar == nil
             ? Swift.max(pad, halfLastX + pad)
             : Panel.barGap + Panel.barWidth + tick + gap + barLabelW + pad
-        let layout = Layout(width: left + plot.width + right, height: top + plot.height + bottom,
-                            plotX: left, plotY: top)
+        // A title wider than the panel widens both margins alike, so it stays centred and whole.
+        let titleW = title.map { textWidth($0, scale: titleScale) } ?? 0
+        let centre = left + plot.width / 2
+        let extraLeft = Swift.max(0, titleW / 2 + pad - centre)
+        let extraRight = Swift.max(0, titleW - titleW / 2 + pad - (plot.width - plot.width / 2 + right))
+        let layout = Layout(width: extraLeft + left + plot.width + right + extraRight,
+                            height: top + plot.height + bottom, plotX: extraLeft + left, plotY: top)
         return Decorations(xTicks: xTicks, yTicks: yTicks, xLabels: xLabels, yLabels: yLabels,
-                           barTicks: barTicks, barLabels: barLabels, layout: layout)
+                           barTicks: barTicks, barLabels: barLabels, layout: layout, extraLeft: extraLeft)
     }
 
     /// The geometry `render()` will use.
@@ -57,7 +64,7 @@ extension Panel {
     public func render() -> Image {
         let d = decorations()
         let s = labelScale, tick = Panel.tickLength, gap = Panel.tickGap
-        let glyphH = BitmapFont.glyphHeight * s, capH = BitmapFont.capHeight * s
+        let glyphH = Font.glyphHeight(scale: s), capH = Font.capHeight(scale: s)
         let pw = plot.width, ph = plot.height, left = d.layout.plotX, top = d.layout.plotY
 
         var canvas = Image(width: d.layout.width, height: d.layout.height, fill: .white)
@@ -94,7 +101,7 @@ extension Panel {
             var strip = Image(width: textWidth(yLabel, scale: s), height: glyphH, fill: .clear)
             strip.drawText(yLabel, x: 0, y: 0, scale: s)
             let turned = strip.rotatedCounterClockwise()
-            canvas.draw(turned, x: Panel.pad, y: top + ph / 2 - turned.height / 2)
+            canvas.draw(turned, x: d.extraLeft + Panel.pad, y: top + ph / 2 - turned.height / 2)
         }
 
         if let scale = colorBar {
@@ -131,7 +138,7 @@ extension Panel {
     /// the series colour, then the name.
     private func drawLegend(on canvas: inout Image, left: Int, top: Int) {
         guard !legend.isEmpty else { return }
-        let s = labelScale, sample = 18 * s, gap = 4 * s, rowH = BitmapFont.lineHeight * s + 2 * s
+        let s = labelScale, sample = 18 * s, gap = 4 * s, rowH = Font.lineHeight(scale: s) + 2 * s
         let nameW = legend.map { textWidth($0.name, scale: s) }.max() ?? 0
         let boxW = gap + sample + gap + nameW + gap
         let boxH = gap + rowH * legend.count - 2 * s + gap
@@ -139,7 +146,7 @@ extension Panel {
         canvas.fillRect(x: x0, y: y0, width: boxW, height: boxH, color: Color.white.withAlpha(0.85))
         canvas.strokeRect(x: x0, y: y0, width: boxW, height: boxH, color: .lightGrey)
         for (k, entry) in legend.enumerated() {
-            let cy = y0 + gap + k * rowH + BitmapFont.capHeight * s / 2
+            let cy = y0 + gap + k * rowH + Font.capHeight(scale: s) / 2
             canvas.drawLine(from: (Double(x0 + gap), Double(cy) + 0.5), to: (Double(x0 + gap + sample), Double(cy) + 0.5),
                             color: entry.color, width: 2)
             canvas.drawText(entry.name, x: x0 + gap + sample + gap, centerY: cy, align: .left, scale: s)

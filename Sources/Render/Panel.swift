@@ -49,7 +49,7 @@ public struct Panel {
     public var colorBar: ColorScale?
     /// Names and colours shown in a box at the top right of the plot area.
     public var legend: [(name: String, color: Color)] = []
-    public var ticks: AxisTicks = .ends
+    public var ticks: AxisTicks = .nice(5)
     /// Map y through log₁₀ (the extent's ymin must then be positive).
     public var logY = false
     /// Scale of the tick labels, axis labels and legend (1 = 5×7-pixel capitals).

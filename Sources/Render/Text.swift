@@ -40,21 +40,21 @@ public enum BitmapFont {
     static func glyph(_ c: Character) -> [UInt8] { glyphs[c] ?? missingGlyph }
 }
 
-/// The width in pixels of `text` drawn at `scale` (its longest line; no trailing gap).
-public func textWidth(_ text: String, scale: Int = 1) -> Int {
+/// The width in pixels of `text` drawn in the bitmap font at `scale` (its longest line; no trailing gap).
+public func bitmapTextWidth(_ text: String, scale: Int = 1) -> Int {
     let longest = text.split(separator: "\n", omittingEmptySubsequences: false).map(\.count).max() ?? 0
     return longest == 0 ? 0 : (longest * BitmapFont.advance - 1) * scale
 }
 
-/// The height in pixels of `text` drawn at `scale`, descenders included.
-public func textHeight(_ text: String, scale: Int = 1) -> Int {
+/// The height in pixels of `text` drawn in the bitmap font at `scale`, descenders included.
+public func bitmapTextHeight(_ text: String, scale: Int = 1) -> Int {
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
     return ((lines - 1) * BitmapFont.lineHeight + BitmapFont.glyphHeight) * scale
 }
 
-/// Draws `text` with the top-left corner of its first glyph cell at pixel (x, y);
-/// capitals then span rows y ..< y + 7·scale. `\n` starts a new line. Clipped to the image.
-public func drawText(in image: inout Image, x: Int, y: Int, text: String, scale: Int = 1,
+/// Draws `text` in the bitmap font with the top-left corner of its first glyph cell at pixel
+/// (x, y); capitals then span rows y ..< y + 7·scale. `\n` starts a new line. Clipped to the image.
+public func drawBitmapText(in image: inout Image, x: Int, y: Int, text: String, scale: Int = 1,
                      color: Color = .text) {
     precondition(scale >= 1, "text scale must be at least 1, got \(scale)")
     var penX = x, penY = y
@@ -92,6 +92,6 @@ extension Image {
         case .center: left = x - w / 2
         case .right: left = x - w
         }
-        drawText(text, x: left, y: centerY - BitmapFont.capHeight * scale / 2, scale: scale, color: color)
+        drawText(text, x: left, y: centerY - Font.capHeight(scale: scale) / 2, scale: scale, color: color)
     }
 }

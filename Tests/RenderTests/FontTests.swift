@@ -4,8 +4,8 @@ import XCTest
 final class FontTests: XCTestCase {
     /// `text` drawn in black on white at `scale`; the set of inked pixels.
     func ink(_ text: String, scale: Int = 1) -> (Image, Set<[Int]>) {
-        var img = Image(width: max(textWidth(text, scale: scale), 1) + 4, height: textHeight(text, scale: scale) + 4)
-        drawText(in: &img, x: 2, y: 2, text: text, scale: scale, color: .black)
+        var img = Image(width: max(bitmapTextWidth(text, scale: scale), 1) + 4, height: bitmapTextHeight(text, scale: scale) + 4)
+        drawBitmapText(in: &img, x: 2, y: 2, text: text, scale: scale, color: .black)
         var set = Set<[Int]>()
         for y in 0..<img.height { for x in 0..<img.width where img[x, y] != .white {
             XCTAssertEqual(img[x, y], .black, "text must be solid at integer scales")
@@ -52,23 +52,23 @@ final class FontTests: XCTestCase {
             for scale in 1...3 {
                 let (_, pixels) = ink(text, scale: scale)
                 let xs = pixels.map { $0[0] }
-                XCTAssertEqual(xs.max()! - xs.min()! + 1, textWidth(text, scale: scale), "'\(text)' at \(scale)×")
+                XCTAssertEqual(xs.max()! - xs.min()! + 1, bitmapTextWidth(text, scale: scale), "'\(text)' at \(scale)×")
             }
         }
-        XCTAssertEqual(textWidth(""), 0)
-        XCTAssertEqual(textWidth("ab\nabc"), textWidth("abc"))
-        XCTAssertEqual(textHeight("a"), BitmapFont.glyphHeight)
-        XCTAssertEqual(textHeight("a\nb", scale: 2), 2 * (BitmapFont.lineHeight + BitmapFont.glyphHeight))
+        XCTAssertEqual(bitmapTextWidth(""), 0)
+        XCTAssertEqual(bitmapTextWidth("ab\nabc"), bitmapTextWidth("abc"))
+        XCTAssertEqual(bitmapTextHeight("a"), BitmapFont.glyphHeight)
+        XCTAssertEqual(bitmapTextHeight("a\nb", scale: 2), 2 * (BitmapFont.lineHeight + BitmapFont.glyphHeight))
     }
 
     /// Scale s draws every font pixel as an s × s block: the 2× picture is the 1× picture
     /// enlarged by pixel repetition.
     func testScalingRepeatsPixels() {
         let text = "log p(x) = -1.25e3 ±σ"
-        var one = Image(width: textWidth(text), height: textHeight(text))
-        drawText(in: &one, x: 0, y: 0, text: text, scale: 1, color: .black)
+        var one = Image(width: bitmapTextWidth(text), height: bitmapTextHeight(text))
+        drawBitmapText(in: &one, x: 0, y: 0, text: text, scale: 1, color: .black)
         var two = Image(width: 2 * one.width, height: 2 * one.height)
-        drawText(in: &two, x: 0, y: 0, text: text, scale: 2, color: .black)
+        drawBitmapText(in: &two, x: 0, y: 0, text: text, scale: 2, color: .black)
         for y in 0..<two.height { for x in 0..<two.width {
             XCTAssertEqual(two[x, y], one[x / 2, y / 2], "(\(x), \(y))")
         } }
@@ -82,7 +82,7 @@ final class FontTests: XCTestCase {
 
     func testTextIsClippedNotTrapped() {
         var img = Image(width: 10, height: 5)
-        drawText(in: &img, x: -7, y: -3, text: "WWW", scale: 2, color: .black)
+        drawBitmapText(in: &img, x: -7, y: -3, text: "WWW", scale: 2, color: .black)
         img.drawText("x", x: 8, centerY: 4, align: .right)
         XCTAssertTrue(img.pixels.contains(0))
     }

@@ -50,10 +50,12 @@ final class PanelTests: XCTestCase {
             XCTAssertEqual(img[l.plotX - 1, l.plotY + k], .frame); XCTAssertEqual(img[l.plotX + 60, l.plotY + k], .frame)
         }
         // "-4" under the left end: its minus sign is a row of text pixels below the frame.
+        // Text is anti-aliased: count pixels at least half-way from white to the text colour.
+        func ink(_ c: Color) -> Bool { Int(c.r) <= (255 + Int(Color.text.r)) / 2 && c != .frame }
         var inkBelowLeft = 0, inkBeside = 0, inkAbove = 0
-        for y in (l.plotY + 61)..<img.height { for x in max(0, l.plotX - 10)..<(l.plotX + 8) where img[x, y] == .text { inkBelowLeft += 1 } }
-        for y in (l.plotY - 5)..<(l.plotY + 5) { for x in 0..<(l.plotX - 1) where img[x, y] == .text { inkBeside += 1 } }
-        for y in 0..<(l.plotY - 1) { for x in 0..<img.width where img[x, y] == .text { inkAbove += 1 } }
+        for y in (l.plotY + 61)..<img.height { for x in max(0, l.plotX - 10)..<(l.plotX + 8) where ink(img[x, y]) { inkBelowLeft += 1 } }
+        for y in (l.plotY - 8)..<(l.plotY + 8) { for x in 0..<(l.plotX - 6) where ink(img[x, y]) { inkBeside += 1 } }
+        for y in 0..<(l.plotY - 1) { for x in 0..<img.width where ink(img[x, y]) { inkAbove += 1 } }
         XCTAssertGreaterThan(inkBelowLeft, 5, "x label at the left end")
         XCTAssertGreaterThan(inkBeside, 5, "y label beside the top end")
         XCTAssertGreaterThan(inkAbove, 20, "title above")
