@@ -16,7 +16,7 @@ extension FitRun {
         say(line)
         if render {
             try Render.render(run: out, grid: 512, range: nil, colormap: .viridis, samples: 100_000, checkpoint: "model")
-            try Sample.sample(run: out, n: 100_000, out: nil, frames: 9, particles: 300, range: nil,
+            try Sample.sample(run: out, n: 100_000, out: nil, frames: Sequences.defaultFrames, particles: 300, range: nil,
                               colormap: .viridis, seed: nil, checkpoint: "model", densityGrid: 128)
         }
     }

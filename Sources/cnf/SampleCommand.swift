@@ -21,7 +21,7 @@ struct Sample: ParsableCommand {
     @Option(name: .customLong("run"), help: "Run folder.") var folder: String
     @Option(help: "Number of samples.") var n: Int = 100_000
     @Option(help: "Samples file (default DIR/samples.npy; .csv also works).") var out: String?
-    @Option(help: "Frames in the sample sequence (≥ 2).") var frames: Int = 9
+    @Option(help: "Frames in the sample sequence (≥ 2): DIR/sequence/, the animated DIR/sequence_animated.png; the strip shows at most 9.") var frames: Int = Sequences.defaultFrames
     @Option(help: "Particles drawn in trajectories.png.") var particles: Int = 300
     @Option(help: "Half-width of the square shown (default 4 for toy sets, from the data otherwise).") var range: Double?
     @Option(help: "Colormap.") var colormap: Colormap = .viridis
@@ -80,10 +80,13 @@ struct Sample: ParsableCommand {
         try writePNG(Pictures.histogram(drawn.points, extent: extent, title: frameTitle(0), colormap: colormap),
                      to: run + "/samples.png")
         try makeFolder(run + "/sequence")
-        var strip: [Image] = []
+        var strip: [Image] = [], animation: [Image] = []
+        let inStrip = Set(Sequences.stripIndices(frames))
         for (k, f) in fractions.enumerated() {
             let image = Pictures.histogram(snapshots[k], extent: extent, title: frameTitle(f), colormap: colormap)
             try writePNG(image, to: run + String(format: "/sequence/frame_%03d.png", k))
+            animation.append(image)
+            guard inStrip.contains(k) else { continue }
             var small = Panel(extent: extent, width: 220)
             small.histogram(snapshots[k], bins: 110, colormap: colormap)
             small.title = String(format: "t = %.3f", f * total)
@@ -92,6 +95,7 @@ struct Sample: ParsableCommand {
         }
         try writePNG(hstack(strip, spacing: 8, title: "sample sequence: N(0, I) at t = \(String(format: "%.3g", total)) to the data at t = 0"),
                      to: run + "/sequence.png")
+        try Sequences.writeAnimation(animation, to: run + "/sequence_animated.png")
 
         // Trajectories: a few hundred particles at many times for smooth paths.
         let m = min(particles, n)
@@ -109,11 +113,16 @@ struct Sample: ParsableCommand {
         panel.titleScale = 1
         try writePNG(panel.render(), to: run + "/trajectories.png")
         if densityGrid > 0 {
-            var strip: [Image] = []
-            for f in fractions {
+            var strip: [Image] = [], animation: [Image] = []
+            let inStrip = Set(Sequences.stripIndices(frames))
+            for (k, f) in fractions.enumerated() {
                 let density = try Pictures.densityGrid(model, extent: extent, grid: densityGrid, solve: loaded.config.solveOptions,
                                                        seed: loaded.config.seed, startTime: (1 - f) * total,
                                                        label: String(format: "density t=%.3f", (1 - f) * total))
+                animation.append(Pictures.densityPanel(density, grid: densityGrid, extent: extent,
+                                                       title: String(format: "density at t = %.3f", (1 - f) * total),
+                                                       colormap: colormap, colorBar: false))
+                guard inStrip.contains(k) else { continue }
                 var p = Panel(extent: extent, width: 220)
                 p.heatMap(density, nx: densityGrid, ny: densityGrid, colormap: colormap, vmin: 0)
                 p.title = String(format: "t = %.3f", (1 - f) * total)
@@ -122,6 +131,7 @@ struct Sample: ParsableCommand {
             }
             try writePNG(hstack(strip, spacing: 8, title: "density of the flow from the data (t = 0) to N(0, I) at t = \(String(format: "%.3g", total))"),
                          to: run + "/density_sequence.png")
+            try Sequences.writeAnimation(animation, to: run + "/density_sequence_animated.png")
         }
         say("wrote \(run)/samples.png, \(run)/sequence/ (\(frames) frames), \(run)/sequence.png, \(run)/trajectories.png")
     }
