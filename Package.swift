@@ -7,10 +7,13 @@ let v5: SwiftSetting = .swiftLanguageMode(.v5)
 // 8-lane SIMD; on x86-64 they need AVX2/FMA code generation to run at full width. Measured with
 // `cnf bench` (benchmarks/RESULTS.md): 12–15 % less time per evaluation. Every x86-64 CPU since
 // 2013 (Haswell, Zen) has it; other architectures build without the flag.
+// The hot modules are split by concern (Networks, Flow, ODE); cross-module optimization lets the
+// compiler specialize and inline the generic network kernels across the module boundaries as it
+// did when they shared one module.
 #if arch(x86_64)
-let hot: [SwiftSetting] = [v5, .unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release))]
+let hot: [SwiftSetting] = [v5, .unsafeFlags(["-target-cpu", "haswell", "-cross-module-optimization"], .when(configuration: .release))]
 #else
-let hot: [SwiftSetting] = [v5]
+let hot: [SwiftSetting] = [v5, .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 #endif
 
 let package = Package(
@@ -18,7 +21,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnf", targets: ["cnf"]),
-        .library(name: "Flow", targets: ["Flow"]),
+        .library(name: "Flow", targets: ["Networks", "Flow", "Training", "Persistence"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,27 +33,38 @@ let package = Package(
         .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CFreeType", pkgConfig: "freetype2", providers: [.apt(["libfreetype-dev"])]),
 
-        // MARK: Library modules (arrows point down: cnf → Render, Flow, ToyData → ODE → CNFCore)
+        // MARK: Library modules. Arrows point down; each target lists exactly what its files import:
+        //   cnf → Persistence → Training → Flow → Networks → CNFCore
+        //                                   Flow → ODE;  cnf → ToyData → CNFCore;  cnf → Render
+        // CNFCore: matrices on BLAS, the seeded generator and its named streams, the fork-join
+        // pool, the monotonic clock. ODE: solvers (no dependency). Networks: dual layers,
+        // activations, the ODE net. Flow: the CNF (dynamics, density, sampling, encoding).
+        // Training: loss options, Adam, schedules, the trainer, the fit configuration.
+        // Persistence: safetensors and checkpoints.
         .target(name: "CNFCore",
                 dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")],
                 swiftSettings: [v5]),
-        .target(name: "ODE", dependencies: ["CNFCore"], swiftSettings: hot),
-        .target(name: "Flow", dependencies: ["CNFCore", "ODE"], swiftSettings: hot),
+        .target(name: "ODE", dependencies: [], swiftSettings: hot),
+        .target(name: "Networks", dependencies: ["CNFCore"], swiftSettings: hot),
+        .target(name: "Flow", dependencies: ["CNFCore", "ODE", "Networks"], swiftSettings: hot),
+        .target(name: "Training", dependencies: ["CNFCore", "ODE", "Networks", "Flow"], swiftSettings: hot),
+        .target(name: "Persistence", dependencies: ["CNFCore", "Networks", "Flow", "Training"], swiftSettings: [v5]),
         .target(name: "ToyData", dependencies: ["CNFCore"], swiftSettings: [v5]),
-        .target(name: "Render", dependencies: ["CPNG", "CFreeType", "CNFCore"], swiftSettings: [v5]),
+        .target(name: "Render", dependencies: ["CPNG", "CFreeType"], swiftSettings: [v5]),
 
         // MARK: Command line
         .executableTarget(name: "cnf",
-                          dependencies: ["Flow", "ToyData", "Render", "ODE", "CNFCore",
+                          dependencies: ["Networks", "Flow", "Training", "Persistence", "ToyData", "Render", "ODE", "CNFCore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: [v5]),
 
         // MARK: Tests
         .testTarget(name: "CNFCoreTests", dependencies: ["CNFCore"], swiftSettings: [v5]),
-        .testTarget(name: "ODETests", dependencies: ["ODE", "CNFCore"], swiftSettings: [v5]),
-        .testTarget(name: "FlowTests", dependencies: ["Flow", "ODE", "CNFCore"], swiftSettings: [v5]),
+        .testTarget(name: "ODETests", dependencies: ["ODE"], swiftSettings: [v5]),
+        .testTarget(name: "FlowTests", dependencies: ["Networks", "Flow", "Training", "Persistence", "ODE", "CNFCore", "ToyData"],
+                    swiftSettings: [v5]),
         .testTarget(name: "ToyDataTests", dependencies: ["ToyData", "CNFCore"], swiftSettings: [v5]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "CPNG", "CNFCore"], swiftSettings: [v5]),
-        .testTarget(name: "CLITests", dependencies: ["cnf"], swiftSettings: [v5]),
+        .testTarget(name: "CLITests", dependencies: ["cnf", "CNFCore", "Networks", "Flow", "ODE", "Render"], swiftSettings: [v5]),
     ]
 )

@@ -1,4 +1,5 @@
 import CNFCore
+import Networks
 import ODE
 
 /// A CNF of either precision behind one interface (the command line loads models whose

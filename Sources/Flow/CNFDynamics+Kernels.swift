@@ -1,4 +1,5 @@
 import CNFCore
+import Networks
 
 /// The per-chunk loops of `CNFDynamics`, generic over the network's scalar and pre-specialized
 /// for Float and Double (the dynamics type itself is generic over the network, so without the

@@ -1,4 +1,5 @@
 import CNFCore
+import Networks
 import ODE
 
 /// The architecture of a CNF: `blocks` ODE blocks, each with its own dynamics network,
@@ -19,6 +20,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     }
 }
 
+/// How a loss evaluation computes its gradient: the adjoint method (constant memory) or
+/// backpropagation through the solver's steps (exact gradient of the discretization).
+public enum GradientRoute: String, Codable, CaseIterable, Sendable { case adjoint, backprop }
+
 /// What a loss evaluation needs to know besides the data.
 public struct DensityOptions {
     public var divergence: Divergence
@@ -26,7 +31,7 @@ public struct DensityOptions {
     public var kinetic: Double = 0
     public var jacobian: Double = 0
     public var solve: SolveOptions
-    public var gradient: FitConfig.Gradient = .adjoint
+    public var gradient: GradientRoute = .adjoint
     public var adjoint: AdjointOptions
 
     public init(divergence: Divergence, solve: SolveOptions, adjoint: AdjointOptions? = nil) {

@@ -1,4 +1,5 @@
 import CNFCore
+import Networks
 import Dispatch
 
 #if canImport(Glibc)

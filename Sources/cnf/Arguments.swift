@@ -1,5 +1,8 @@
 import ArgumentParser
+import Networks
 import Flow
+import Training
+import Persistence
 import ODE
 
 extension SolverMethod: ExpressibleByArgument {}

@@ -1,5 +1,9 @@
 import ArgumentParser
+import CNFCore
+import Networks
 import Flow
+import Training
+import Persistence
 import Foundation
 
 /// A user-facing failure: printed as one line "cnf: error: …", exit code 1.

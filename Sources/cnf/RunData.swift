@@ -1,5 +1,8 @@
 import CNFCore
+import Networks
 import Flow
+import Training
+import Persistence
 import Foundation
 import ToyData
 

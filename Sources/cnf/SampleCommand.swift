@@ -1,6 +1,9 @@
 import ArgumentParser
 import CNFCore
+import Networks
 import Flow
+import Training
+import Persistence
 import Foundation
 import ODE
 import Render

@@ -1,5 +1,6 @@
 import CNFCore
 import Foundation
+import Networks
 import Flow
 import ODE
 import Render

@@ -1,6 +1,9 @@
 import CNFCore
 import XCTest
+@testable import Networks
 @testable import Flow
+@testable import Training
+@testable import Persistence
 
 final class ActivationTests: XCTestCase {
     /// Points away from 0 (ELU's σ'' jumps there) covering both saturated tails.

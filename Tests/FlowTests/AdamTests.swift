@@ -1,6 +1,9 @@
 import CNFCore
 import XCTest
+@testable import Networks
 @testable import Flow
+@testable import Training
+@testable import Persistence
 
 final class AdamTests: XCTestCase {
     /// L = ½ Σ c_i θ_i², ∇L = c ⊙ θ.

@@ -1,6 +1,9 @@
 import CNFCore
 import XCTest
+@testable import Networks
 @testable import Flow
+@testable import Training
+@testable import Persistence
 
 final class CNFDynamicsTests: XCTestCase {
     func makeNet(seed: UInt64, d: Int = 2, activation: Activation = .tanh) -> ODENet<Double> {

@@ -3,7 +3,10 @@ import Foundation
 import ODE
 import ToyData
 import XCTest
+@testable import Networks
 @testable import Flow
+@testable import Training
+@testable import Persistence
 
 /// Properties of the whole model: closed-form densities, gradients of the CNF loss by three
 /// routes, and that training learns.

@@ -1,6 +1,9 @@
 import CNFCore
 import XCTest
+@testable import Networks
 @testable import Flow
+@testable import Training
+@testable import Persistence
 
 final class DeterminismTests: XCTestCase {
     func run(threads: Int, chunks: Int, divergence: Divergence) -> (dy: [Double], yBar: [Double], thetaBar: [Double]) {

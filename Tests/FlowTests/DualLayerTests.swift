@@ -1,6 +1,9 @@
 import CNFCore
 import XCTest
+@testable import Networks
 @testable import Flow
+@testable import Training
+@testable import Persistence
 
 /// Each dual layer alone (affine 3 → 4, with and without an activation), checked against
 /// central differences: tangents u = J ẋ, and backward x̄ and every parameter gradient.

@@ -1,6 +1,9 @@
 import CNFCore
 import XCTest
+@testable import Networks
 @testable import Flow
+@testable import Training
+@testable import Persistence
 
 /// Hutchinson's estimator is unbiased: over many ε the mean of −εᵀJε is −tr J.
 final class HutchinsonTests: XCTestCase {

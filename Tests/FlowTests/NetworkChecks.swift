@@ -1,6 +1,9 @@
 import CNFCore
 import XCTest
+@testable import Networks
 @testable import Flow
+@testable import Training
+@testable import Persistence
 
 /// Random values U(−scale, scale) from a seeded generator.
 func randomValues(_ count: Int, _ g: inout Xoshiro256, scale: Double = 1) -> [Double] {

@@ -1,6 +1,9 @@
 import CNFCore
 import XCTest
+@testable import Networks
 @testable import Flow
+@testable import Training
+@testable import Persistence
 
 final class ODENetTests: XCTestCase {
     /// 8-8-8 networks, both layer types, every activation: tangents and backward vs

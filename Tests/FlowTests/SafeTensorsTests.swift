@@ -1,7 +1,10 @@
 import CNFCore
 import Foundation
 import XCTest
+@testable import Networks
 @testable import Flow
+@testable import Training
+@testable import Persistence
 
 final class SafeTensorsTests: XCTestCase {
     var directory: String!

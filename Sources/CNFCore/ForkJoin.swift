@@ -21,7 +21,7 @@ import Darwin
 /// assignment; what each index computes must not depend on which thread runs it — callers
 /// reduce per-index results in index order, so results are bit-identical for any thread count).
 /// Not reentrant: one `run` at a time per pool.
-final class ForkJoinPool: @unchecked Sendable {
+package final class ForkJoinPool: @unchecked Sendable {
     /// Helper threads (the caller is worker 0).
     let helpers: Int
     private let generation = Atomic<Int>(0)
@@ -34,7 +34,7 @@ final class ForkJoinPool: @unchecked Sendable {
     /// Spin iterations before a helper parks (about 50–100 µs).
     static let spins = 20_000
 
-    init(threads: Int) {
+    package init(threads: Int) {
         helpers = max(0, threads - 1)
         parked = (0..<helpers).map { _ in Flag() }
         wakeups = (0..<helpers).map { _ in DispatchSemaphore(value: 0) }
@@ -47,7 +47,7 @@ final class ForkJoinPool: @unchecked Sendable {
 
     /// One pool per thread count for the whole process (evaluations never overlap: a solve
     /// runs its evaluations one after another), so models and fields share the helpers.
-    static func shared(threads: Int) -> ForkJoinPool {
+    package static func shared(threads: Int) -> ForkJoinPool {
         registryLock.lock()
         defer { registryLock.unlock() }
         if let p = registry[threads] { return p }
@@ -58,7 +58,7 @@ final class ForkJoinPool: @unchecked Sendable {
     nonisolated(unsafe) private static var registry: [Int: ForkJoinPool] = [:]
     private static let registryLock = NSLock()
 
-    func run(count: Int, _ body: (Int) -> Void) {
+    package func run(count: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { run(count: count, escaping: $0) }
     }
 

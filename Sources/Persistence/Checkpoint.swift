@@ -1,4 +1,7 @@
 import CNFCore
+import Networks
+import Flow
+import Training
 import Foundation
 
 /// Model and training-state files (safetensors, so PyTorch/numpy users can read the weights).

@@ -1,10 +1,13 @@
+import CNFCore
+import Networks
+import Flow
 import ODE
 
 /// Everything that determines a training run. Written to `DIR/config.json` fully resolved
 /// (defaults filled in); `cnf fit --config DIR/config.json` re-runs it bit for bit.
 public struct FitConfig: Codable, Equatable, Sendable {
     public enum Trace: String, Codable, CaseIterable, Sendable { case hutchinson, exact }
-    public enum Gradient: String, Codable, CaseIterable, Sendable { case adjoint, backprop }
+    public typealias Gradient = GradientRoute
     public enum Precision: String, Codable, CaseIterable, Sendable { case float, double }
     /// Learning rate over the run: constant (FFJORD) or cosine-annealed from `lr` to 0.
     public enum Schedule: String, Codable, CaseIterable, Sendable { case constant, cosine }

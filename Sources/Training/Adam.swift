@@ -1,4 +1,6 @@
 import CNFCore
+import Networks
+import Flow
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,13 @@
 import CNFCore
+import Networks
+import Flow
 import ODE
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One training iteration's record (a row of metrics.csv).
 public struct IterationRecord: Sendable {
@@ -118,6 +126,15 @@ public struct TrainingState: Equatable {
     public var adam: Adam.State
     public var dataGenerator: Xoshiro256
     public var noiseGenerator: Xoshiro256
+
+    public init(iteration: Int, parameters: [Double], adam: Adam.State, dataGenerator: Xoshiro256,
+                noiseGenerator: Xoshiro256) {
+        self.iteration = iteration
+        self.parameters = parameters
+        self.adam = adam
+        self.dataGenerator = dataGenerator
+        self.noiseGenerator = noiseGenerator
+    }
 }
 
 public enum TrainingError: Error, CustomStringConvertible {
@@ -133,15 +150,3 @@ public enum TrainingError: Error, CustomStringConvertible {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// Seconds on the monotonic clock (for timings; never for anything that affects results).
-public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
