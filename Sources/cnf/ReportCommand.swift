@@ -80,6 +80,8 @@ struct Report: ParsableCommand {
 
     @Option(help: "Folder to search for runs.") var root: String = "outputs"
     @Option(help: "Markdown file to write.") var out: String = "outputs/SUMMARY.md"
+    @Flag(help: "Also write <out>.html: every table and picture of the runs (animations included) on one page.") var html = false
+    @Flag(help: "With --html: inline the pictures as data: URIs (a page that stands alone; large).") var embed = false
 
     func run() throws {
         try runReportingErrors {
@@ -142,6 +144,14 @@ struct Report: ParsableCommand {
             }
             try writeAtomically(md, to: out)
             say("wrote \(out) (\(runs.count) runs)")
+            if html {
+                let page = try HTMLReport.page(runs: runs, root: self.root, pagePath: base + ".html",
+                                               pictures: [(base + "-nll-nfe.png", "test NLL against NFE"),
+                                                          (base + "-toy-all.png", "density maps of the toy-all runs")],
+                                               embed: embed)
+                try writeAtomically(page, to: base + ".html")
+                say("wrote \(base).html")
+            }
         }
     }
 
