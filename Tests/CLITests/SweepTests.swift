@@ -140,6 +140,36 @@ final class SweepTests: XCTestCase {
         for name in ["a-8gaussians", "b-moons", "c-rings"] { XCTAssertTrue(summary.contains("| \(name) |"), summary) }
     }
 
+    /// The ssh path: `scripts/sweep run TREE --sshloginfile hosts.txt` runs the lines on the
+    /// listed machines in TREE (a folder they share at the same path). Here the "machines" are
+    /// reached through a stand-in for ssh that runs the command on this one.
+    func testSshLoginFileRunsTheListInTheSharedTree() throws {
+        guard Self.haveParallel else { throw XCTSkip("GNU parallel is not installed (scripts/install-deps installs it)") }
+        let dir = CLI.temporaryFolder()
+        try write("""
+            #!/usr/bin/env bash
+            echo "$*" >> "$(dirname "$0")/ssh.log"
+            while [ $# -gt 0 ]; do case "$1" in -l|-p|-o) shift 2;; -*) shift;; *) shift; break;; esac; done
+            [ "${1:-}" != -- ] || shift
+            exec bash -c "$*"
+
+            """, to: dir + "/fakessh")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir + "/fakessh")
+        try write("1/machine-a\n1/machine-b\n", to: dir + "/hosts.txt")
+        try write("a --dataset 8gaussians --seed 4\nb --dataset circles\n", to: dir + "/spec.txt")
+        XCTAssertEqual(try sweep(["plan", dir + "/tree", dir + "/spec.txt", "--"] + Self.tiny).status, 0)
+        let r = try bash([Self.sweep, "run", dir + "/tree", "--sshloginfile", "hosts.txt", "--ssh", dir + "/fakessh"], cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let hosts = try lines(dir + "/tree/.sweep/joblog").dropFirst().map { String($0.split(separator: "\t")[1]) }
+        XCTAssertEqual(hosts.count, 2)
+        XCTAssertTrue(hosts.allSatisfy { $0.hasPrefix("machine-") }, "\(hosts)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/ssh.log"))
+        for (name, args) in [("a", ["--dataset", "8gaussians", "--seed", "4"]), ("b", ["--dataset", "circles"])] {
+            XCTAssertEqual(try CLI.run(["fit", "--out", dir + "/serial/" + name] + Self.tiny + args).status, 0)
+            XCTAssertTrue(try Weights(dir + "/tree/\(name)/model.safetensors").data == Weights(dir + "/serial/\(name)/model.safetensors").data, name)
+        }
+    }
+
     /// (c) A rerun skips finished jobs; a job with the configuration of another is copied, not
     /// trained; a changed or unfinished job is planned again.
     func testRerunSkipsFinishedJobsAndCopiesIdenticalConfigurations() throws {
