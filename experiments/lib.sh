@@ -5,7 +5,8 @@
 # Same configuration and seed give the same bits: a fit whose folder already holds its finished
 # weights is skipped, and one whose configuration another run of $OUT trained is copied.
 # Environment: SWEEP_JOBS=N fits at once (default: the cores); SWEEP_PARALLEL="--sshloginfile
-# hosts.txt" adds GNU parallel options (other machines sharing this folder at the same path).
+# hosts.txt" sends the fits to other machines (sharing this folder at the same path; add
+# --transfer if they do not). The evaluations run here.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -65,7 +66,7 @@ finish() {
     evaluated "$name" ||
       printf '%q eval --run %q --n %s >> %q 2>&1\n' "$CNF" "$name" "$EVAL_N" "$name.log" >> "$evals"
   done
-  sweep run "$OUT" -j "$JOBS" --list "$evals" "${PARALLEL_OPTS[@]}"
+  sweep run "$OUT" -j "$JOBS" --list "$evals"
   for name in "${FITS[@]}"; do
     echo "  $name: $(tail -n 2 "$OUT/$name.log" | tr '\n' ' ')" >&2
   done

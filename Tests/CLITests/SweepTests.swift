@@ -140,34 +140,49 @@ final class SweepTests: XCTestCase {
         for name in ["a-8gaussians", "b-moons", "c-rings"] { XCTAssertTrue(summary.contains("| \(name) |"), summary) }
     }
 
-    /// The ssh path: `scripts/sweep run TREE --sshloginfile hosts.txt` runs the lines on the
-    /// listed machines in TREE (a folder they share at the same path). Here the "machines" are
-    /// reached through a stand-in for ssh that runs the command on this one.
-    func testSshLoginFileRunsTheListInTheSharedTree() throws {
+    /// The ssh paths: `scripts/sweep run TREE --sshloginfile hosts.txt` runs the lines on the
+    /// listed machines in TREE (a folder they share at the same path); with --transfer each job
+    /// runs in a fresh folder there and its run folder and log come back with rsync. Here the
+    /// two "machines" are reached through a stand-in for ssh that runs the command on this one,
+    /// from its own home folder (so a job there cannot see TREE).
+    func sshSweep(transfer: Bool) throws {
         guard Self.haveParallel else { throw XCTSkip("GNU parallel is not installed (scripts/install-deps installs it)") }
-        let dir = CLI.temporaryFolder()
+        let dir = CLI.temporaryFolder(transfer ? "sshTransfer" : "sshShared")
+        try FileManager.default.createDirectory(atPath: dir + "/home", withIntermediateDirectories: true)
         try write("""
             #!/usr/bin/env bash
             echo "$*" >> "$(dirname "$0")/ssh.log"
             while [ $# -gt 0 ]; do case "$1" in -l|-p|-o) shift 2;; -*) shift;; *) shift; break;; esac; done
             [ "${1:-}" != -- ] || shift
+            cd "$HOME"
             exec bash -c "$*"
 
             """, to: dir + "/fakessh")
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir + "/fakessh")
         try write("1/machine-a\n1/machine-b\n", to: dir + "/hosts.txt")
-        try write("a --dataset 8gaussians --seed 4\nb --dataset circles\n", to: dir + "/spec.txt")
+        try write("sub/a --dataset 8gaussians --seed 4\nb --dataset circles\n", to: dir + "/spec.txt")
         XCTAssertEqual(try sweep(["plan", dir + "/tree", dir + "/spec.txt", "--"] + Self.tiny).status, 0)
-        let r = try bash([Self.sweep, "run", dir + "/tree", "--sshloginfile", "hosts.txt", "--ssh", dir + "/fakessh"], cwd: dir)
+        let r = try bash([Self.sweep, "run", dir + "/tree", "--sshloginfile", "hosts.txt", "--ssh", dir + "/fakessh"]
+                         + (transfer ? ["--transfer"] : []), env: ["HOME": dir + "/home"], cwd: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
         let hosts = try lines(dir + "/tree/.sweep/joblog").dropFirst().map { String($0.split(separator: "\t")[1]) }
-        XCTAssertEqual(hosts.count, 2)
-        XCTAssertTrue(hosts.allSatisfy { $0.hasPrefix("machine-") }, "\(hosts)")
+        XCTAssertEqual(hosts.sorted(), ["machine-a", "machine-b"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/ssh.log"))
-        for (name, args) in [("a", ["--dataset", "8gaussians", "--seed", "4"]), ("b", ["--dataset", "circles"])] {
+        for (name, args) in [("sub/a", ["--dataset", "8gaussians", "--seed", "4"]), ("b", ["--dataset", "circles"])] {
+            XCTAssertTrue(try String(contentsOfFile: dir + "/tree/\(name).log", encoding: .utf8).contains("test NLL"), name)
             XCTAssertEqual(try CLI.run(["fit", "--out", dir + "/serial/" + name] + Self.tiny + args).status, 0)
             XCTAssertTrue(try Weights(dir + "/tree/\(name)/model.safetensors").data == Weights(dir + "/serial/\(name)/model.safetensors").data, name)
         }
+        // Done there: nothing left to run.
+        let again = try sweep(["plan", dir + "/tree", dir + "/spec.txt", "--"] + Self.tiny)
+        XCTAssertTrue(again.stderr.contains("0 job(s) to run; 2 finished"), again.stderr)
+    }
+
+    func testSshLoginFileRunsTheListInTheSharedTree() throws { try sshSweep(transfer: false) }
+
+    func testSshTransferBringsTheRunsBack() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/rsync") else { throw XCTSkip("rsync is not installed (--transfer needs it)") }
+        try sshSweep(transfer: true)
     }
 
     /// (c) A rerun skips finished jobs; a job with the configuration of another is copied, not
