@@ -217,6 +217,11 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(rerun.status, 0, rerun.stderr)
         XCTAssertTrue(rerun.stderr.contains("nothing to run"), rerun.stderr)
         XCTAssertEqual(try ["a", "b", "sub/c"].map(modified), before)
+        // Another list (as the experiments' evaluations), named relative to the caller: run in the tree.
+        try write("echo extra > extra.txt\n", to: dir + "/tree/extra-jobs.txt")
+        let extra = try bash([Self.sweep, "run", "tree", "--list", "tree/extra-jobs.txt"], cwd: dir)
+        XCTAssertEqual(extra.status, 0, extra.stderr)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/tree/extra.txt", encoding: .utf8), "extra\n")
 
         // A changed job, and one whose weights are gone (an interrupted run), are planned again.
         try FileManager.default.removeItem(atPath: dir + "/tree/a/model.safetensors")
