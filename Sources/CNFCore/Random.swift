@@ -98,3 +98,32 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable, Codable {
 
     public static func == (a: Xoshiro256, b: Xoshiro256) -> Bool { a.stateWords == b.stateWords }
 }
+
+/// The run's independent random streams, one per purpose, all from the run's seed. The raw
+/// values are part of the results (changing one changes the bits), so they are fixed here.
+public enum RandomStream: UInt64, CaseIterable, Sendable {
+    /// Training batches (toy draws, or a file's rows drawn with replacement).
+    case trainingBatches = 0
+    /// Toy sets' test points: touched only by `cnf eval`.
+    case test = 1
+    /// Hutchinson probe vectors during training.
+    case hutchinsonNoise = 2
+    /// Initial weights.
+    case initialWeights = 3
+    /// The shuffle that splits a file's rows into train / validation / test.
+    case fileSplit = 4
+    /// Toy sets' validation points: what best-checkpoint choice and stopping look at.
+    case validation = 5
+    /// Probe vectors of log-density evaluations (unused with the exact trace).
+    case logDensityNoise = 6
+    /// `cnf render`'s samples.
+    case renderSamples = 7
+    /// `cnf sample`'s base draws.
+    case sampleBase = 8
+    /// `cnf gradients`' batch and probes.
+    case gradientCheck = 9
+}
+
+extension Xoshiro256 {
+    public init(seed: UInt64, stream: RandomStream) { self.init(seed: seed, stream: stream.rawValue) }
+}

@@ -15,6 +15,7 @@ public enum Checkpoint {
     public static let formatKey = "cnf.format"
     public static let configKey = "cnf.config"
     public static let dimensionKey = "cnf.dimension"
+    public static let scheduleKey = "cnf.schedule"
 
     /// The model's weights as a safetensors file.
     public static func modelFile<S: BLASScalar>(_ model: CNF<S>, config: FitConfig, extra: [String: String] = [:]) throws -> SafeTensorsFile {
@@ -45,6 +46,10 @@ public enum Checkpoint {
         file.tensors["train.iteration"] = SafeTensor(shape: [1], values: [Int64(s.iteration)])
         file.tensors["train.rng.data"] = SafeTensor(shape: [4], values: s.dataGenerator.stateWords)
         file.tensors["train.rng.noise"] = SafeTensor(shape: [4], values: s.noiseGenerator.stateWords)
+        if let a = s.average { file.tensors["train.ema"] = SafeTensor(shape: [a.count], values: a) }
+        if let sc = s.schedule {
+            file.metadata[scheduleKey] = String(decoding: try JSONEncoder.sorted.encode(sc), as: UTF8.self)
+        }
         return file
     }
 
@@ -77,9 +82,7 @@ public enum Checkpoint {
         guard let d = Int(file.metadata[dimensionKey] ?? "") else {
             throw SafeTensorsError(file: path, reason: "missing \(dimensionKey)")
         }
-        let net = ODENetConfiguration(dimension: d, hiddenWidths: config.dims, activation: config.activation,
-                                      layerType: config.layer)
-        let mc = ModelConfig(network: net, blocks: config.blocks, time: config.time, trainTime: config.trainTime)
+        let mc = config.model.modelConfig(dimension: d)
         let shell = CNF<S>(config: mc, parameters: [Double](repeating: 0, count: CNF<S>.parameterCount(mc)))
         var p = [Double](repeating: 0, count: shell.parameterCount)
         if let flat = file.tensors["train.parameters"]?.values {
@@ -120,8 +123,22 @@ public enum Checkpoint {
               rd.count == 4, rn.count == 4 else {
             throw SafeTensorsError(file: path, reason: "training state tensors have the wrong types")
         }
+        var average: [Double]? = nil
+        if let t = file.tensors["train.ema"] {
+            guard let a = t.doubles, a.count == p.count else {
+                throw SafeTensorsError(file: path, reason: "train.ema has the wrong type or size")
+            }
+            average = a
+        }
+        var schedule: LearningRateSchedule? = nil
+        if let json = file.metadata[scheduleKey] {
+            do { schedule = try JSONDecoder().decode(LearningRateSchedule.self, from: Data(json.utf8)) } catch {
+                throw SafeTensorsError(file: path, reason: "its schedule state does not decode: \(error)")
+            }
+        }
         return TrainingState(iteration: Int(it), parameters: p, adam: Adam.State(step: Int(step), m: m, v: v),
-                             dataGenerator: Xoshiro256(state: rd), noiseGenerator: Xoshiro256(state: rn))
+                             dataGenerator: Xoshiro256(state: rd), noiseGenerator: Xoshiro256(state: rn),
+                             schedule: schedule, average: average)
     }
 }
 

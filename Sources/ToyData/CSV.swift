@@ -5,9 +5,18 @@
 /// `savetxt` writes by default); spaces and tabs around cells ignored; a cell may be
 /// wrapped in double quotes (quoted commas are not supported); lines starting with `#`
 /// and blank lines are ignored anywhere; CRLF line ends and a UTF-8 byte-order mark are
-/// accepted. If the first line's cells are not all numbers it is a header, and its
-/// cells become the column names.
+/// accepted. If the first line's cells are not all numbers (or missing-value markers) it
+/// is a header, and its cells become the column names.
+///
+/// Missing values: an empty cell or one of `CSV.missingMarkers` (`NA`, `nan`, `null`, …,
+/// any case). By default they are refused with the line and column; with
+/// `MissingValues.drop` the rows holding them are left out and their line numbers returned.
 enum CSV {
+    /// Cell texts (compared lowercased) that mean "no value".
+    static let missingMarkers: Set<String> = ["", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "?"]
+
+    static func isMissing(_ text: String) -> Bool { missingMarkers.contains(text.lowercased()) }
+
     private static let comma = UInt8(ascii: ","), hash = UInt8(ascii: "#")
     private static let newline = UInt8(ascii: "\n"), quote = UInt8(ascii: "\"")
 
@@ -42,6 +51,11 @@ enum CSV {
     /// Parses CSV `bytes`; `path` only names the file in errors.
     /// - Complexity: O(file size).
     static func parse(_ bytes: [UInt8], path: String) throws -> DataSet {
+        try parse(bytes, path: path, missing: .refuse).data
+    }
+
+    /// Parses CSV `bytes`, refusing or dropping rows with missing values as `missing` says.
+    static func parse(_ bytes: [UInt8], path: String, missing: MissingValues) throws -> LoadedData {
         var body = bytes[...]
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }   // UTF-8 BOM
         if body.isEmpty { throw DataError.empty(path, "the file is empty") }
@@ -53,6 +67,7 @@ enum CSV {
         var shapeLine = 0          // the line that fixed the column count
         var commaSeparated = true
         var seenContent = false
+        var dropped = [Int]()
 
         let lines = body.split(separator: newline, omittingEmptySubsequences: false)
         // Comma-separated unless neither of the first two content lines has a comma.
@@ -70,7 +85,7 @@ enum CSV {
                 let first = cells(line, commaSeparated: commaSeparated)
                 cols = first.count
                 shapeLine = lineNumber
-                if !first.allSatisfy({ Double($0) != nil }) {
+                if !first.allSatisfy({ Double($0) != nil || isMissing($0) }) {
                     names = first
                     continue
                 }
@@ -80,7 +95,14 @@ enum CSV {
             if row.count != cols {
                 throw DataError.ragged(path, line: lineNumber, columns: row.count, expected: cols, since: shapeLine)
             }
+            // Every present cell must be a finite number, also in a row that is dropped.
+            var firstMissing: Int?
+            let start = values.count
             for (j, text) in row.enumerated() {
+                if isMissing(text) {
+                    if firstMissing == nil { firstMissing = j }
+                    continue
+                }
                 guard let v = Double(text) else {
                     throw DataError.notANumber(path, line: lineNumber, column: j + 1, text)
                 }
@@ -89,15 +111,27 @@ enum CSV {
                 }
                 values.append(v)
             }
+            if let j = firstMissing {
+                guard missing == .drop else {
+                    throw DataError.missingValue(path, line: lineNumber, column: j + 1, row[j], name: names?[j])
+                }
+                values.removeSubrange(start...)
+                dropped.append(lineNumber)
+                continue
+            }
             rows += 1
         }
 
+        if rows == 0 && !dropped.isEmpty {
+            throw DataError.empty(path, "every one of the \(dropped.count) data rows has a missing value, so none is left")
+        }
         if rows == 0 {
             throw DataError.empty(path, names == nil ? "no data rows (only comments or blank lines)"
                                                     : "a header but no data rows")
         }
         if rows < 2 { throw DataError.tooFewRows(path, rows) }
-        return DataSet(rows: rows, cols: cols, values: values, source: path, columnNames: names)
+        return LoadedData(data: DataSet(rows: rows, cols: cols, values: values, source: path, columnNames: names),
+                          droppedLines: dropped)
     }
 
     /// The CSV text of `data`: an optional header line, then one line per row, each number

@@ -10,6 +10,7 @@ public struct DataError: Error, Equatable, Sendable, CustomStringConvertible {
         case missingFile, unreadable, unknownExtension, empty, tooFewRows
         case notANumber, raggedRow, nonFinite, badText, badNPY
         case unknownDataset, writeFailed
+        case missingValue, constantColumn, dependentColumns, badSplit, badOption
     }
 
     public let kind: Kind
@@ -80,6 +81,13 @@ extension DataError {
                   "\(path) line \(line) has \(columns) column\(columns == 1 ? "" : "s"), expected \(expected) (as on line \(since))")
     }
 
+    static func missingValue(_ path: String, line: Int, column: Int, _ text: String, name: String?) -> DataError {
+        let what = text.isEmpty ? "missing value (empty cell)" : "missing value '\(text)'"
+        let col = name.map { "column \(column) (\($0))" } ?? "column \(column)"
+        return DataError(.missingValue, path: path, line: line, column: column, value: text,
+                         "\(path) line \(line), \(col): \(what); fill it in, or pass --drop-missing to leave out rows with missing values")
+    }
+
     static func nonFinite(_ path: String, line: Int, column: Int, _ text: String) -> DataError {
         DataError(.nonFinite, path: path, line: line, column: column, value: text,
                   "\(path) line \(line), column \(column): non-finite value '\(text)'")
@@ -89,8 +97,9 @@ extension DataError {
     /// by its 1-based row and column.
     static func nonFinite(_ path: String, row: Int, column: Int, cols: Int, _ value: Double) -> DataError {
         let index = cols == 1 ? "[\(row)]" : "[\(row), \(column)]"
+        let hint = value.isNaN ? "; pass --drop-missing to leave out rows with NaN" : ""
         return DataError(.nonFinite, path: path, column: column + 1, value: "\(value)",
-                         "\(path) element \(index) (row \(row + 1), column \(column + 1)): non-finite value '\(value)'")
+                         "\(path) element \(index) (row \(row + 1), column \(column + 1)): non-finite value '\(value)'\(hint)")
     }
 
     static func badText(_ path: String, line: Int? = nil, _ reason: String) -> DataError {

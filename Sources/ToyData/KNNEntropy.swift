@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import CNFCore
 
 /// The Kozachenko–Leonenko k-nearest-neighbour estimate of the differential entropy
 /// H = −E log p(x), in nats, of the density that `data` (n points in R^d) was drawn from:
@@ -32,6 +33,22 @@ import Dispatch
 ///   in fixed chunks and summed in a fixed order, so the result does not depend on the
 ///   number of threads.
 public func knnEntropy(_ data: DataSet, k: Int = 1) -> Double {
+    knnLogDistances(data, k: k).entropy
+}
+
+/// The per-point terms of the Kozachenko–Leonenko estimate: d·log ε_i for the points with
+/// ε_i > 0 (in row order), and the constant ψ(n) − ψ(k) + log V_d.
+struct KNNTerms {
+    var terms: [Double]
+    var constant: Double
+
+    /// Ĥ = constant + mean of the terms; −∞ if every point has k or more duplicates.
+    var entropy: Double {
+        terms.isEmpty ? -.infinity : constant + terms.reduce(0, +) / Double(terms.count)
+    }
+}
+
+func knnLogDistances(_ data: DataSet, k: Int) -> KNNTerms {
     let n = data.rows, d = data.cols
     precondition(d >= 1, "knnEntropy: data set \(data.source) has no columns")
     precondition(k >= 1, "knnEntropy: k must be ≥ 1, got \(k)")
@@ -40,27 +57,91 @@ public func knnEntropy(_ data: DataSet, k: Int = 1) -> Double {
     let tree = KDTree(values: data.values, dim: d)
     let chunk = 4096
     let chunks = (n + chunk - 1) / chunk
-    var sums = [Double](repeating: 0, count: chunks)
-    var used = [Int](repeating: 0, count: chunks)
-    sums.withUnsafeMutableBufferPointer { sums in
-        used.withUnsafeMutableBufferPointer { used in
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let range = (c * chunk)..<min(n, (c + 1) * chunk)
-                var s = 0.0, m = 0
-                for e2 in tree.kthNeighbourDistancesSquared(k: k, positions: range) where e2 > 0 {
-                    s += 0.5 * log(e2)   // log ε from ε²
-                    m += 1
-                }
-                sums[c] = s
-                used[c] = m
+    var parts = [[Double]](repeating: [], count: chunks)
+    parts.withUnsafeMutableBufferPointer { parts in
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let range = (c * chunk)..<min(n, (c + 1) * chunk)
+            var out = [Double]()
+            out.reserveCapacity(range.count)
+            for e2 in tree.kthNeighbourDistancesSquared(k: k, positions: range) where e2 > 0 {
+                out.append(Double(d) * 0.5 * log(e2))   // d·log ε from ε²
             }
+            parts[c] = out
         }
     }
-    let m = used.reduce(0, +)
-    if m == 0 { return -.infinity }
-    let meanLogEpsilon = sums.reduce(0, +) / Double(m)
-    return digamma(Double(n)) - digamma(Double(k)) + logUnitBallVolume(dimension: d)
-        + Double(d) * meanLogEpsilon
+    // Joined in row order, so the sums over the terms are the same bits for any number of threads.
+    var terms = [Double]()
+    terms.reserveCapacity(n)
+    for p in parts { terms.append(contentsOf: p) }
+    return KNNTerms(terms: terms, constant: digamma(Double(n)) - digamma(Double(k)) + logUnitBallVolume(dimension: d))
+}
+
+/// A k-NN entropy estimate with its uncertainty, or the reason it is withheld.
+public struct EntropyEstimate: Equatable, Sendable, Codable {
+    /// Ĥ in nats (nil when withheld).
+    public var value: Double?
+    /// The bootstrap standard error of Ĥ (nil when withheld).
+    public var standardError: Double?
+    public var rows: Int
+    public var dimension: Int
+    public var k: Int
+    /// Why there is no estimate ("too few points for d = 4: 270 < 400"), or nil.
+    public var withheld: String?
+
+    /// "k-NN (Kozachenko–Leonenko) estimate, k = 1, on 1000 rows: 2.84 ± 0.03 nats" or the reason.
+    public var label: String {
+        if let v = value, let se = standardError {
+            return "k-NN (Kozachenko–Leonenko, k = \(k)) estimate on \(rows) rows: \(formatShort(v)) ± \(formatShort(se)) nats (bootstrap standard error; the estimator is also biased on few points)"
+        }
+        return "no k-NN entropy estimate: \(withheld ?? "withheld")"
+    }
+}
+
+/// The fewest rows for which the k-NN estimate is reported in dimension d: 100·2^{d/2}
+/// (200 in 2-D, 400 in 4-D, 3 200 in 10-D). Its bias grows with d and shrinks with n; on
+/// fewer rows it can sit well above what a simple model achieves (27 rows in 4-D gave
+/// 20.9 nats where a Gaussian mixture reached 15.2), which is not a floor at all.
+public func knnMinimumRows(dimension d: Int) -> Int {
+    Int((100 * pow(2, Double(d) / 2)).rounded(.up))
+}
+
+/// `knnEntropy` with a bootstrap standard error, withheld where it cannot be trusted.
+///
+/// The standard error: the estimate is a constant plus the mean of n per-point terms
+/// d·log ε_i; `bootstrap` resamples of those terms (with replacement, drawn from
+/// `Xoshiro256(seed: seed, stream: 9)`) give the spread of that mean. It ignores the weak
+/// dependence between neighbouring ε_i and says nothing of the estimator's bias, so it is
+/// a lower bound on the real uncertainty on few points.
+///
+/// Withheld: fewer than `knnMinimumRows(dimension:)` rows, or more than half the rows
+/// with k or more exact duplicates (discrete data have no differential entropy).
+public func knnEntropyEstimate(_ data: DataSet, k: Int = 1, bootstrap: Int = 200, seed: UInt64 = 0) -> EntropyEstimate {
+    let n = data.rows, d = data.cols
+    var result = EntropyEstimate(value: nil, standardError: nil, rows: n, dimension: d, k: k, withheld: nil)
+    let minimum = knnMinimumRows(dimension: d)
+    if n < minimum {
+        result.withheld = "too few rows for a k-NN estimate in \(d) dimensions (\(n) < \(minimum))"
+        return result
+    }
+    let t = knnLogDistances(data, k: k)
+    if t.terms.count * 2 < n {
+        result.withheld = "\(n - t.terms.count) of \(n) rows have \(k) or more exact duplicates: the data look discrete (try --dequantize uniform)"
+        return result
+    }
+    let m = t.terms.count
+    var rng = Xoshiro256(seed: seed, stream: 9)
+    var means = [Double]()
+    means.reserveCapacity(bootstrap)
+    for _ in 0..<max(2, bootstrap) {
+        var s = 0.0
+        for _ in 0..<m { s += t.terms[rng.int(below: m)] }
+        means.append(s / Double(m))
+    }
+    let mean = means.reduce(0, +) / Double(means.count)
+    let variance = means.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(means.count - 1)
+    result.value = t.entropy
+    result.standardError = variance.squareRoot()
+    return result
 }
 
 /// log V_d, the log-volume of the Euclidean unit ball in R^d: (d/2) log π − log Γ(d/2 + 1).

@@ -7,11 +7,39 @@
 ///   2 rows, a non-numeric or non-finite cell, ragged rows, or a malformed `.npy`.
 /// - Complexity: O(file size).
 public func loadData(path: String) throws -> DataSet {
+    try loadData(path: path, missing: .refuse).data
+}
+
+/// What to do with a missing value (an empty cell, `NA`, `nan`, … in a CSV; NaN in a `.npy`).
+public enum MissingValues: String, Sendable, CaseIterable {
+    /// Stop with an error naming the line and column (the default).
+    case refuse
+    /// Leave out every row that holds one, and report which.
+    case drop
+}
+
+/// A data set read from a file, with the rows left out for missing values.
+public struct LoadedData: Sendable {
+    public var data: DataSet
+    /// 1-based line numbers (CSV) or row numbers (`.npy`) of the rows left out.
+    public var droppedLines: [Int]
+
+    /// One line for the user, or nil if nothing was dropped.
+    public var droppedSummary: String? {
+        guard let first = droppedLines.first else { return nil }
+        let total = data.rows + droppedLines.count
+        let unit = fileExtension(data.source) == "npy" ? "row" : "line"
+        return "\(data.source): left out \(droppedLines.count) of \(total) rows with missing values (first at \(unit) \(first))"
+    }
+}
+
+/// `loadData(path:)`, with missing values refused or their rows dropped.
+public func loadData(path: String, missing: MissingValues) throws -> LoadedData {
     switch fileExtension(path) {
     case "csv", "txt":
-        return try CSV.parse(FileIO.contents(of: path), path: path)
+        return try CSV.parse(FileIO.contents(of: path), path: path, missing: missing)
     case "npy":
-        return try NPY.parse(FileIO.contents(of: path), path: path)
+        return try NPY.parse(FileIO.contents(of: path), path: path, missing: missing)
     case let other:
         throw DataError.unknownExtension(path, other)
     }

@@ -58,6 +58,12 @@ enum NPY {
 
     /// Parses the bytes of a `.npy` file; `path` only names the file in errors.
     static func parse(_ bytes: [UInt8], path: String) throws -> DataSet {
+        try parse(bytes, path: path, missing: .refuse).data
+    }
+
+    /// Parses a `.npy` file; a NaN element is a missing value (refused, or its row dropped).
+    /// Infinities are always refused.
+    static func parse(_ bytes: [UInt8], path: String, missing: MissingValues) throws -> LoadedData {
         if bytes.isEmpty { throw DataError.empty(path, "the file is empty") }
         guard bytes.count >= 10, bytes.starts(with: magic) else {
             let shown = bytes.prefix(6).map { b in (32..<127).contains(b) ? String(UnicodeScalar(b)) : "\\x" + String(b, radix: 16) }.joined()
@@ -98,16 +104,29 @@ enum NPY {
         if rows == 0 || cols == 0 { throw DataError.empty(path, "the array has shape \(shapeText(shape)), so no data") }
         if rows < 2 { throw DataError.tooFewRows(path, rows) }
 
-        var values = [Double](repeating: 0, count: count.partialValue)
+        var values = [Double]()
+        values.reserveCapacity(count.partialValue)
+        var dropped = [Int]()
         try bytes.withUnsafeBytes { all in
             let raw = UnsafeRawBufferPointer(rebasing: all[dataStart...])
-            for i in 0..<values.count {
-                let v = dtype.load(raw, i)
-                guard v.isFinite else { throw DataError.nonFinite(path, row: i / cols, column: i % cols, cols: cols, v) }
-                values[i] = v
+            for r in 0..<rows {
+                var keep = true
+                for c in 0..<cols {
+                    let v = dtype.load(raw, r * cols + c)
+                    if v.isNaN && missing == .drop { keep = false; continue }
+                    guard v.isFinite else { throw DataError.nonFinite(path, row: r, column: c, cols: cols, v) }
+                }
+                if keep {
+                    for c in 0..<cols { values.append(dtype.load(raw, r * cols + c)) }
+                } else {
+                    dropped.append(r + 1)
+                }
             }
         }
-        return DataSet(rows: rows, cols: cols, values: values, source: path)
+        let kept = rows - dropped.count
+        if kept == 0 { throw DataError.empty(path, "every one of the \(rows) rows has a NaN, so none is left") }
+        if kept < 2 { throw DataError.tooFewRows(path, kept) }
+        return LoadedData(data: DataSet(rows: kept, cols: cols, values: values, source: path), droppedLines: dropped)
     }
 
     /// The dtype and shape from the header dict, with a clear error for anything else.

@@ -3,177 +3,191 @@ import Networks
 import Flow
 import ODE
 
-/// Everything that determines a training run. Written to `DIR/config.json` fully resolved
-/// (defaults filled in); `cnf fit --config DIR/config.json` re-runs it bit for bit.
+/// Everything that determines a training run, in sections. Written to `DIR/config.json` fully
+/// resolved (defaults filled in); `cnf fit --config DIR/config.json` re-runs it bit for bit.
+///
+/// Every default is declared once, on its property below; decoding takes it for a missing key,
+/// the CLI's help texts read it from `FitConfig()`. The sections embed the library's own option
+/// types where one exists (`solver` is the ODE module's `SolveOptions`). Files written before
+/// the sections existed (format 1, flat keys) are migrated on load: see `FitConfig+Legacy.swift`.
 public struct FitConfig: Codable, Equatable, Sendable {
-    public enum Trace: String, Codable, CaseIterable, Sendable { case hutchinson, exact }
-    public typealias Gradient = GradientRoute
-    public enum Precision: String, Codable, CaseIterable, Sendable { case float, double }
-    /// Learning rate over the run: constant (FFJORD) or cosine-annealed from `lr` to 0.
-    public enum Schedule: String, Codable, CaseIterable, Sendable { case constant, cosine }
-
-    // Data
-    /// A toy data set name (see `ToyDataset`), or nil when `data` names a file.
-    public var dataset: String? = "8gaussians"
-    /// A user's CSV or .npy file (rows = points).
-    public var data: String? = nil
-    /// Fraction of a data file held out as the test set.
-    public var testFraction: Double = 0.1
-
-    // Model
-    public var dims: [Int] = [64, 64, 64]
-    public var activation: Activation = .tanh
-    public var layer: LayerType = .concatSquash
-    public var blocks: Int = 1
-    /// Integration time T of each block (FFJORD's toy default 0.5).
-    public var time: Double = 0.5
-    public var trainTime: Bool = false
-
-    // Density
-    public var trace: Trace = .hutchinson
-    public var noise: NoiseDistribution = .rademacher
-    /// RNODE regularizers: λ for ∫‖f‖² dt and for ∫‖Jε‖² dt (0 = off).
-    public var kinetic: Double = 0
-    public var jacobian: Double = 0
-
-    // Solver
-    public var solver: SolverMethod = .dopri5
-    public var atol: Double = 1e-5
-    public var rtol: Double = 1e-5
-    /// Step size for fixed-step solvers.
-    public var step: Double? = nil
-    public var maxSteps: Int = 10_000
-    public var gradient: Gradient = .adjoint
-    /// Leave θ̄ out of the adjoint's error norm (see `AdjointOptions.seminorm`).
-    public var seminorm: Bool = true
-    /// Tolerances of the backward (adjoint) solve; nil = the forward ones.
-    public var adjointAtol: Double? = nil
-    public var adjointRtol: Double? = nil
-
-    // Optimization
-    public var iters: Int = 10_000
-    public var batchSize: Int = 100
-    public var lr: Double = 1e-3
-    public var lrSchedule: Schedule = .cosine
-    public var weightDecay: Double = 1e-5
-    public var precision: Precision = .float
+    public static let currentFormat = 2
+    /// 2 = this layout (1 = the flat layout of cnf ≤ 0.1.0).
+    public var format: Int = FitConfig.currentFormat
+    /// Seeds every random stream of the run (see `RandomStream`).
     public var seed: UInt64 = 0
-
-    // Evaluation during training
-    public var evalEvery: Int = 500
-    public var testSize: Int = 2_000
-
-    /// The batch is cut into this many chunks for parallel work. Part of the arithmetic (the
-    /// order of sums), so part of the configuration; the number of threads that run the
-    /// chunks is not (results do not depend on it), so it is not recorded here.
-    public var chunks: Int = 2
-
-    // Provenance (recorded, not used).
-    public var cnfVersion: String = cnfVersionString
-    public var gitCommit: String? = nil
+    public var data = DataSection()
+    public var model = ModelSection()
+    public var density = DensitySection()
+    /// The forward solve's method, tolerances and step control (training and validation).
+    public var solver = SolveOptions(method: .dopri5, rtol: 1e-5, atol: 1e-5)
+    public var gradient = GradientSection()
+    public var training = TrainingSection()
+    public var validation = ValidationSection()
+    public var provenance = Provenance()
 
     public init() {}
 
-    /// The forward solve's options.
-    public var solveOptions: SolveOptions {
-        var o = SolveOptions(method: solver, rtol: rtol, atol: atol)
-        o.step = step
-        o.maxSteps = maxSteps
-        return o
+    public struct DataSection: Codable, Equatable, Sendable {
+        /// A toy data set name (see `ToyDataset`), or nil when `file` names a file.
+        public var dataset: String? = "8gaussians"
+        /// A user's CSV or .npy file (rows = points).
+        public var file: String? = nil
+        /// Fractions of a file's rows held out as the test set (touched only by `cnf eval`) and
+        /// as the validation set (what best-checkpoint choice and stopping look at). Toy sets
+        /// draw both from their own random streams instead.
+        public var testFraction: Double = 0.1
+        public var validationFraction: Double = 0.1
+        public init() {}
     }
 
-    public var adjointOptions: AdjointOptions {
-        var o = solveOptions
-        o.atol = adjointAtol ?? atol
-        o.rtol = adjointRtol ?? rtol
-        return AdjointOptions(solve: o, seminorm: seminorm)
+    public struct ModelSection: Codable, Equatable, Sendable {
+        public var dims: [Int] = [64, 64, 64]
+        public var activation: Activation = .tanh
+        public var layer: LayerType = .concatSquash
+        public var blocks: Int = 1
+        /// Integration time T of each block (FFJORD's toy default 0.5).
+        public var time: Double = 0.5
+        public var trainTime: Bool = false
+        /// The network's arithmetic.
+        public var precision: Precision = .float
+        public init() {}
+
+        /// The model this section describes, for data of dimension `dimension`.
+        public func modelConfig(dimension: Int) -> ModelConfig {
+            ModelConfig(network: ODENetConfiguration(dimension: dimension, hiddenWidths: dims,
+                                                     activation: activation, layerType: layer),
+                        blocks: blocks, time: time, trainTime: trainTime)
+        }
     }
+
+    public struct DensitySection: Codable, Equatable, Sendable {
+        public var trace: Trace = .hutchinson
+        public var noise: NoiseDistribution = .rademacher
+        /// RNODE regularizers: λ for ∫‖f‖² dt and for ∫‖Jε‖² dt (0 = off).
+        public var kinetic: Double = 0
+        public var jacobian: Double = 0
+        public init() {}
+
+        /// The divergence the training loss uses at this dimension.
+        public func divergence(dimension: Int) -> Divergence {
+            switch trace {
+            case .exact: return .exact
+            case .hutchinson: return .hutchinson
+            case .auto: return dimension <= Trace.autoExactMaxDimension ? .exact : .hutchinson
+            }
+        }
+    }
+
+    public struct GradientSection: Codable, Equatable, Sendable {
+        public var route: GradientRoute = .adjoint
+        public var adjoint = AdjointSection()
+        public init() {}
+    }
+
+    /// The backward solve: its own tolerances (nil = the forward solve's) and its error norm.
+    public struct AdjointSection: Codable, Equatable, Sendable {
+        /// Leave θ̄ out of the adjoint's error norm (see `AdjointOptions.seminorm`).
+        public var seminorm: Bool = true
+        public var atol: Double? = nil
+        public var rtol: Double? = nil
+        public init() {}
+
+        /// The adjoint's options given the forward solve's.
+        public func options(forward: SolveOptions) -> AdjointOptions {
+            var o = forward
+            o.atol = atol ?? forward.atol
+            o.rtol = rtol ?? forward.rtol
+            return AdjointOptions(solve: o, seminorm: seminorm)
+        }
+    }
+
+    public struct TrainingSection: Codable, Equatable, Sendable {
+        /// Iterations: the whole run, or the budget when a stopping rule ends it earlier.
+        public var iters: Int = 10_000
+        public var batchSize: Int = 100
+        /// Adam's (peak) learning rate, L2 weight decay and the schedule over the run.
+        public var lr: Double = 1e-3
+        public var schedule: Schedule = .cosine
+        /// Iterations of linear warm-up from 0 to `lr`.
+        public var warmup: Int = 0
+        public var weightDecay: Double = 1e-5
+        /// Rescale the gradient to this global L2 norm when it is longer (nil = never).
+        public var clip: Double? = nil
+        /// Polyak/EMA averaging of the weights with this decay (nil = off). Validation, the
+        /// best checkpoint and `ema.safetensors` use the average.
+        public var ema: Double? = nil
+        /// The plateau schedule's rule (see `PlateauSchedule`).
+        public var plateau = PlateauRule()
+        /// The batch is cut into this many chunks for parallel work. Part of the arithmetic
+        /// (the order of sums), so part of the configuration; the number of threads that run
+        /// the chunks is not (results do not depend on it), so it is not recorded here.
+        public var chunks: Int = 2
+        public init() {}
+    }
+
+    public struct ValidationSection: Codable, Equatable, Sendable {
+        /// Evaluate the validation NLL every this many iterations (and at the end).
+        public var every: Int = 500
+        /// Validation points (toy sets; a file's validation rows are its validation split).
+        public var size: Int = 2_000
+        public init() {}
+    }
+
+    /// Recorded, never used.
+    public struct Provenance: Codable, Equatable, Sendable {
+        public var cnfVersion: String = cnfVersionString
+        public var gitCommit: String? = nil
+        public init() {}
+    }
+
+    public enum Trace: String, Codable, CaseIterable, Sendable {
+        case hutchinson, exact
+        /// Exact up to `autoExactMaxDimension` dimensions (d tangents, no estimator variance),
+        /// Hutchinson above (one tangent whatever d).
+        case auto
+        public static let autoExactMaxDimension = 4
+    }
+    public enum Precision: String, Codable, CaseIterable, Sendable { case float, double }
+    /// Learning rate over the run: constant (FFJORD), cosine-annealed to 0 at `iters`, or
+    /// plateau (held at the peak while validation improves, then annealed; see `PlateauSchedule`).
+    public enum Schedule: String, Codable, CaseIterable, Sendable { case constant, cosine, plateau }
+
+    /// The forward solve's options (the `solver` section).
+    public var solveOptions: SolveOptions { solver }
+    public var adjointOptions: AdjointOptions { gradient.adjoint.options(forward: solver) }
+
+    /// A name for the data: the toy set or the file.
+    public var dataName: String { data.dataset ?? data.file ?? "?" }
 
     /// One line saying what is wrong, or nil.
     public func validationError() -> String? {
-        if dataset == nil && data == nil { return "give a data set (--dataset NAME) or a file (--data FILE)" }
-        if dataset != nil && data != nil { return "give either --dataset or --data, not both" }
-        if dims.isEmpty || dims.contains(where: { $0 < 1 }) { return "--dims must be positive widths like 64-64-64, got \(dims)" }
-        if blocks < 1 { return "--blocks must be ≥ 1, got \(blocks)" }
-        if !(time > 0 && time.isFinite) { return "--time must be positive, got \(time)" }
-        if iters < 0 { return "--iters must be ≥ 0, got \(iters)" }
-        if batchSize < 1 { return "--batch-size must be ≥ 1, got \(batchSize)" }
-        if !(lr > 0 && lr.isFinite) { return "--lr must be positive, got \(lr)" }
-        if weightDecay < 0 { return "--weight-decay must be ≥ 0, got \(weightDecay)" }
-        if kinetic < 0 || jacobian < 0 { return "--kinetic and --jacobian must be ≥ 0" }
-        if evalEvery < 1 { return "--eval-every must be ≥ 1, got \(evalEvery)" }
-        if testSize < 2 { return "--test-size must be ≥ 2, got \(testSize)" }
-        if chunks < 1 { return "--chunks must be ≥ 1, got \(chunks)" }
-        if !(testFraction > 0 && testFraction < 1) { return "--test-fraction must be in (0, 1), got \(testFraction)" }
-        if let m = solveOptions.validationError() { return m }
-        if let m = adjointOptions.solve.validationError() { return "adjoint: " + m }
+        if data.dataset == nil && data.file == nil { return "give a data set (--dataset NAME) or a file (--data FILE)" }
+        if data.dataset != nil && data.file != nil { return "give either --dataset or --data, not both" }
+        let m = model, t = training
+        if m.dims.isEmpty || m.dims.contains(where: { $0 < 1 }) { return "--dims must be positive widths like 64-64-64, got \(m.dims)" }
+        if m.blocks < 1 { return "--blocks must be ≥ 1, got \(m.blocks)" }
+        if !(m.time > 0 && m.time.isFinite) { return "--time must be positive, got \(m.time)" }
+        if t.iters < 0 { return "--iters must be ≥ 0, got \(t.iters)" }
+        if t.batchSize < 1 { return "--batch-size must be ≥ 1, got \(t.batchSize)" }
+        if !(t.lr > 0 && t.lr.isFinite) { return "--lr must be positive, got \(t.lr)" }
+        if t.warmup < 0 { return "--warmup must be ≥ 0, got \(t.warmup)" }
+        if t.weightDecay < 0 { return "--weight-decay must be ≥ 0, got \(t.weightDecay)" }
+        if let c = t.clip, !(c > 0 && c.isFinite) { return "--clip must be positive, got \(c)" }
+        if let e = t.ema, !(e > 0 && e < 1) { return "--ema must be in (0, 1), got \(e)" }
+        if let msg = t.plateau.validationError() { return msg }
+        if density.kinetic < 0 || density.jacobian < 0 { return "--kinetic and --jacobian must be ≥ 0" }
+        if validation.every < 1 { return "--eval-every must be ≥ 1, got \(validation.every)" }
+        if validation.size < 2 { return "--validation-size must be ≥ 2, got \(validation.size)" }
+        if t.chunks < 1 { return "--chunks must be ≥ 1, got \(t.chunks)" }
+        if !(data.testFraction > 0 && data.testFraction < 1) { return "--test-fraction must be in (0, 1), got \(data.testFraction)" }
+        if !(data.validationFraction >= 0 && data.testFraction + data.validationFraction < 1) {
+            return "--validation-fraction must be ≥ 0 with test + validation < 1, got \(data.validationFraction)"
+        }
+        if let msg = solver.validationError() { return msg }
+        if let msg = adjointOptions.solve.validationError() { return "adjoint: " + msg }
         return nil
     }
 }
 
-public let cnfVersionString = "0.1.0"
-
-extension FitConfig {
-    enum CodingKeys: String, CodingKey {
-        case dataset, data, testFraction, dims, activation, layer, blocks, time, trainTime, trace, noise, kinetic, jacobian, solver, atol, rtol, step, maxSteps, gradient, seminorm, adjointAtol, adjointRtol, iters, batchSize, lr, lrSchedule, weightDecay, precision, seed, evalEvery, testSize, chunks, cnfVersion, gitCommit
-    }
-
-    /// Decodes a configuration; keys that are missing take their defaults, so a partial file
-    /// (or one written by an older cnf) works. Unknown keys are errors, not silently ignored.
-    public init(from decoder: Decoder) throws {
-        self.init()
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let known = Set(CodingKeys.allKeyNames)
-        let any = try decoder.container(keyedBy: AnyKey.self)
-        for key in any.allKeys where !known.contains(key.stringValue) {
-            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: [],
-                debugDescription: "unknown key '\(key.stringValue)' (known: \(CodingKeys.allKeyNames.joined(separator: ", ")))"))
-        }
-        if c.contains(.data) && !c.contains(.dataset) { dataset = nil }
-        if c.contains(.dataset) { dataset = try c.decodeIfPresent(String.self, forKey: .dataset) }
-        if c.contains(.data) { data = try c.decodeIfPresent(String.self, forKey: .data) }
-        testFraction = try c.decodeIfPresent(Double.self, forKey: .testFraction) ?? testFraction
-        dims = try c.decodeIfPresent([Int].self, forKey: .dims) ?? dims
-        activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? activation
-        layer = try c.decodeIfPresent(LayerType.self, forKey: .layer) ?? layer
-        blocks = try c.decodeIfPresent(Int.self, forKey: .blocks) ?? blocks
-        time = try c.decodeIfPresent(Double.self, forKey: .time) ?? time
-        trainTime = try c.decodeIfPresent(Bool.self, forKey: .trainTime) ?? trainTime
-        trace = try c.decodeIfPresent(Trace.self, forKey: .trace) ?? trace
-        noise = try c.decodeIfPresent(NoiseDistribution.self, forKey: .noise) ?? noise
-        kinetic = try c.decodeIfPresent(Double.self, forKey: .kinetic) ?? kinetic
-        jacobian = try c.decodeIfPresent(Double.self, forKey: .jacobian) ?? jacobian
-        solver = try c.decodeIfPresent(SolverMethod.self, forKey: .solver) ?? solver
-        atol = try c.decodeIfPresent(Double.self, forKey: .atol) ?? atol
-        rtol = try c.decodeIfPresent(Double.self, forKey: .rtol) ?? rtol
-        if c.contains(.step) { step = try c.decodeIfPresent(Double.self, forKey: .step) }
-        maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps) ?? maxSteps
-        gradient = try c.decodeIfPresent(Gradient.self, forKey: .gradient) ?? gradient
-        seminorm = try c.decodeIfPresent(Bool.self, forKey: .seminorm) ?? seminorm
-        if c.contains(.adjointAtol) { adjointAtol = try c.decodeIfPresent(Double.self, forKey: .adjointAtol) }
-        if c.contains(.adjointRtol) { adjointRtol = try c.decodeIfPresent(Double.self, forKey: .adjointRtol) }
-        iters = try c.decodeIfPresent(Int.self, forKey: .iters) ?? iters
-        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? batchSize
-        lr = try c.decodeIfPresent(Double.self, forKey: .lr) ?? lr
-        lrSchedule = try c.decodeIfPresent(Schedule.self, forKey: .lrSchedule) ?? lrSchedule
-        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? weightDecay
-        precision = try c.decodeIfPresent(Precision.self, forKey: .precision) ?? precision
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
-        evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? evalEvery
-        testSize = try c.decodeIfPresent(Int.self, forKey: .testSize) ?? testSize
-        chunks = try c.decodeIfPresent(Int.self, forKey: .chunks) ?? chunks
-        cnfVersion = try c.decodeIfPresent(String.self, forKey: .cnfVersion) ?? cnfVersion
-        if c.contains(.gitCommit) { gitCommit = try c.decodeIfPresent(String.self, forKey: .gitCommit) }
-    }
-}
-
-extension FitConfig.CodingKeys: CaseIterable {
-    static var allKeyNames: [String] { allCases.map(\.rawValue) }
-}
-
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
+public let cnfVersionString = "0.2.0"

@@ -23,9 +23,9 @@ public struct IterationRecord: Sendable {
 /// once per batch (held fixed through the forward and the backward solve), gradients by the
 /// adjoint (default) or by backpropagation through the solver.
 ///
-/// Randomness comes from three independent streams of the run's seed: 0 = training batches,
-/// 2 = Hutchinson noise, 3 = initial weights (1 is the test set, drawn by the caller). Their
-/// states and Adam's are the whole mutable state: `TrainingState` saves and restores it, so a
+/// Randomness comes from independent streams of the run's seed (`RandomStream`): training
+/// batches, Hutchinson noise and initial weights. Their states, Adam's, the schedule's and the
+/// weight average are the whole mutable state: `TrainingState` saves and restores it, so a
 /// resumed run continues bit for bit.
 public final class Trainer<S: BLASScalar> {
     public let config: FitConfig
@@ -33,6 +33,9 @@ public final class Trainer<S: BLASScalar> {
     public var adam: Adam
     public var dataGenerator: Xoshiro256
     public var noiseGenerator: Xoshiro256
+    public private(set) var schedule: LearningRateSchedule
+    /// The Polyak/EMA average of the weights (nil when `training.ema` is off).
+    public private(set) var average: [Double]?
     public private(set) var iteration = 0
     let sampleBatch: (inout Xoshiro256, Int) -> [Double]
     let options: DensityOptions
@@ -42,38 +45,43 @@ public final class Trainer<S: BLASScalar> {
     public init(config: FitConfig, dimension: Int, threads: Int = 2,
                 sampleBatch: @escaping (inout Xoshiro256, Int) -> [Double]) {
         self.config = config
-        var initGenerator = Xoshiro256(seed: config.seed, stream: 3)
-        let net = ODENetConfiguration(dimension: dimension, hiddenWidths: config.dims,
-                                      activation: config.activation, layerType: config.layer)
-        model = CNF<S>(config: ModelConfig(network: net, blocks: config.blocks, time: config.time,
-                                           trainTime: config.trainTime),
-                       generator: &initGenerator)
+        var initGenerator = Xoshiro256(seed: config.seed, stream: .initialWeights)
+        model = CNF<S>(config: config.model.modelConfig(dimension: dimension), generator: &initGenerator)
         model.threads = max(1, threads)
-        model.chunks = config.chunks
-        adam = Adam(parameterCount: model.parameterCount, learningRate: config.lr, weightDecay: config.weightDecay)
-        dataGenerator = Xoshiro256(seed: config.seed, stream: 0)
-        noiseGenerator = Xoshiro256(seed: config.seed, stream: 2)
+        model.chunks = config.training.chunks
+        adam = Adam(parameterCount: model.parameterCount, learningRate: config.training.lr,
+                    weightDecay: config.training.weightDecay)
+        dataGenerator = Xoshiro256(seed: config.seed, stream: .trainingBatches)
+        noiseGenerator = Xoshiro256(seed: config.seed, stream: .hutchinsonNoise)
+        schedule = LearningRateSchedule(config.training)
+        average = config.training.ema == nil ? nil : model.parameterVector
         self.sampleBatch = sampleBatch
-        var o = DensityOptions(divergence: config.trace == .exact ? .exact : .hutchinson,
+        var o = DensityOptions(divergence: config.density.divergence(dimension: dimension),
                                solve: config.solveOptions, adjoint: config.adjointOptions)
-        o.noise = config.noise
-        o.kinetic = config.kinetic
-        o.jacobian = config.jacobian
-        o.gradient = config.gradient
+        o.noise = config.density.noise
+        o.kinetic = config.density.kinetic
+        o.jacobian = config.density.jacobian
+        o.gradient = config.gradient.route
         options = o
     }
+
+    /// The divergence the loss uses (the `auto` trace resolved for this dimension).
+    public var divergence: Divergence { options.divergence }
+
+    /// True when the budget is spent or the schedule has ended the run.
+    public var isFinished: Bool { schedule.isFinished(iterationsDone: iteration) }
 
     /// One iteration: batch, noise, loss and gradient, Adam step. Throws the solver's error
     /// (the parameters are left as they were before the iteration) or a non-finite loss.
     public func step() throws -> IterationRecord {
         let start = monotonicSeconds()
-        let d = model.dimension, n = config.batchSize
+        let d = model.dimension, n = config.training.batchSize
         let batch = sampleBatch(&dataGenerator, n)
         var noise: [[Double]] = []
         if options.divergence == .hutchinson {
-            for _ in 0..<config.blocks {
+            for _ in 0..<config.model.blocks {
                 noise.append((0..<(n * d)).map { _ in
-                    config.noise == .rademacher ? noiseGenerator.rademacher() : noiseGenerator.normal()
+                    config.density.noise == .rademacher ? noiseGenerator.rademacher() : noiseGenerator.normal()
                 })
             }
         }
@@ -81,24 +89,45 @@ public final class Trainer<S: BLASScalar> {
         guard r.loss.isFinite, r.gradient.allSatisfy({ $0.isFinite }) else {
             throw TrainingError.nonFinite(iteration: iteration + 1, loss: r.loss)
         }
+        var gradient = r.gradient
+        if let limit = config.training.clip {
+            let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if norm > limit {
+                let scale = limit / norm
+                for i in gradient.indices { gradient[i] *= scale }
+            }
+        }
         var p = model.parameterVector
-        adam.learningRate = learningRate(at: iteration)
-        adam.step(parameters: &p, gradient: r.gradient)
+        adam.learningRate = schedule.rate(at: iteration)
+        adam.step(parameters: &p, gradient: gradient)
         model.parameterVector = p
+        if let decay = config.training.ema, var a = average {
+            // The decay ramps up over the first iterations (min(decay, (1+t)/(10+t))), so the
+            // average does not remember the random initial weights for ~1/(1−decay) steps.
+            let t = Double(iteration)
+            let beta = min(decay, (1 + t) / (10 + t))
+            for i in a.indices { a[i] = beta * a[i] + (1 - beta) * p[i] }
+            average = a
+        }
         iteration += 1
         return IterationRecord(iteration: iteration, loss: r.loss, nll: r.nll,
                                forwardNFE: r.forward.evaluations, backwardNFE: r.backward.evaluations,
                                seconds: monotonicSeconds() - start)
     }
 
-    /// The learning rate of iteration `i` (0-based): constant, or cosine annealing
-    /// lr · ½(1 + cos(π i / iters)), which lets the last iterations settle instead of
-    /// jittering at the full rate.
-    public func learningRate(at i: Int) -> Double {
-        switch config.lrSchedule {
-        case .constant: return config.lr
-        case .cosine: return config.lr * 0.5 * (1 + cos(Double.pi * Double(i) / Double(max(config.iters, 1))))
-        }
+    /// Records a validation NLL (it can start the plateau schedule's anneal).
+    public func observe(validation nll: Double) {
+        schedule.observe(validation: nll, after: iteration)
+    }
+
+    /// Runs `body` with the model holding the averaged weights (when averaging is on), then
+    /// puts the trained weights back.
+    public func withAveragedWeights<T>(_ body: (CNF<S>) throws -> T) rethrows -> T {
+        guard let a = average else { return try body(model) }
+        let p = model.parameterVector
+        model.parameterVector = a
+        defer { model.parameterVector = p }
+        return try body(model)
     }
 
     /// Restores a saved state (see `TrainingState`).
@@ -106,16 +135,22 @@ public final class Trainer<S: BLASScalar> {
         guard s.parameters.count == model.parameterCount else {
             throw TrainingError.mismatch("checkpoint has \(s.parameters.count) parameters, the configuration makes \(model.parameterCount)")
         }
+        if config.training.ema != nil && s.average == nil {
+            throw TrainingError.mismatch("the checkpoint has no weight average, the configuration asks for one (--ema)")
+        }
         model.parameterVector = s.parameters
         try adam.restore(s.adam)
         dataGenerator = s.dataGenerator
         noiseGenerator = s.noiseGenerator
+        if let sc = s.schedule { schedule.resume(from: sc) }
+        average = config.training.ema == nil ? nil : s.average
         iteration = s.iteration
     }
 
     public var state: TrainingState {
         TrainingState(iteration: iteration, parameters: model.parameterVector, adam: adam.state,
-                      dataGenerator: dataGenerator, noiseGenerator: noiseGenerator)
+                      dataGenerator: dataGenerator, noiseGenerator: noiseGenerator,
+                      schedule: schedule, average: average)
     }
 }
 
@@ -126,14 +161,19 @@ public struct TrainingState: Equatable {
     public var adam: Adam.State
     public var dataGenerator: Xoshiro256
     public var noiseGenerator: Xoshiro256
+    /// nil in checkpoints written before schedules had state (they used stateless schedules).
+    public var schedule: LearningRateSchedule?
+    public var average: [Double]?
 
     public init(iteration: Int, parameters: [Double], adam: Adam.State, dataGenerator: Xoshiro256,
-                noiseGenerator: Xoshiro256) {
+                noiseGenerator: Xoshiro256, schedule: LearningRateSchedule? = nil, average: [Double]? = nil) {
         self.iteration = iteration
         self.parameters = parameters
         self.adam = adam
         self.dataGenerator = dataGenerator
         self.noiseGenerator = noiseGenerator
+        self.schedule = schedule
+        self.average = average
     }
 }
 

@@ -7,7 +7,7 @@ import ODE
 
 extension SolverMethod: ExpressibleByArgument {}
 extension FitConfig.Trace: ExpressibleByArgument {}
-extension FitConfig.Gradient: ExpressibleByArgument {}
+extension GradientRoute: ExpressibleByArgument {}
 extension FitConfig.Precision: ExpressibleByArgument {}
 extension FitConfig.Schedule: ExpressibleByArgument {}
 extension NoiseDistribution: ExpressibleByArgument {}

@@ -24,7 +24,7 @@ struct DataCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let set = try ToyDataset.named(dataset)
-            var rng = Xoshiro256(seed: seed, stream: 0)
+            var rng = Xoshiro256(seed: seed, stream: .trainingBatches)
             let data = set.dataSet(n, using: &rng)
             if out.hasSuffix(".npy") {
                 try writeNPY(data, path: out)

@@ -43,13 +43,10 @@ struct Eval: ParsableCommand {
         Example:  cnf eval --run outputs/8gaussians
         """)
 
-    @Option(name: .customLong("run"), help: "Run folder.") var folder: String
+    @OptionGroup var runChoice: RunChoice
     @Option(help: "Number of test points (toy data sets).") var n: Int = 10_000
     @Option(help: "Evaluate on this CSV/.npy file instead.") var data: String?
-    @Option(help: "Which weights: model (final) or best (best test NLL during training).") var checkpoint: String = "model"
-    @Option(help: "Absolute tolerance.") var atol: Double = 1e-8
-    @Option(help: "Relative tolerance.") var rtol: Double = 1e-8
-    @Option(help: "Solver.") var solver: SolverMethod = .dopri5
+    @OptionGroup(title: "Solver (default: dopri5, atol = rtol = 1e-8)") var solverOptions: SolverArguments
     @Option(help: "Points per solve.") var batchSize: Int = 1000
     @Option(help: "Write log p(x) of each point to this CSV file (columns x…, log_p).") var perPoint: String?
     @Flag(help: "Print the report as JSON.") var json = false
@@ -57,13 +54,16 @@ struct Eval: ParsableCommand {
     func validate() throws {
         if n < 2 { throw ValidationError("--n must be ≥ 2, got \(n)") }
         if batchSize < 1 { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
-        if !["model", "best"].contains(checkpoint) { throw ValidationError("--checkpoint must be model or best, got '\(checkpoint)'") }
     }
 
     func run() throws {
         try runReportingErrors {
-            let report = try Eval.evaluate(folder: folder, n: n, data: data, checkpoint: checkpoint, atol: atol,
-                                           rtol: rtol, solver: solver, batchSize: batchSize, perPoint: perPoint)
+            var solve = Eval.defaultSolve
+            solverOptions.apply(to: &solve)
+            if let m = solve.validationError() { throw CLIError(m) }
+            let folder = runChoice.folder
+            let report = try Eval.evaluate(folder: folder, n: n, data: data, checkpoint: runChoice.checkpoint.rawValue,
+                                           solve: solve, batchSize: batchSize, perPoint: perPoint)
             try writeAtomically(try encodeJSON(report), to: folder + "/eval.json")
             if json {
                 print(String(decoding: try encodeJSON(report), as: UTF8.self), terminator: "")
@@ -78,8 +78,16 @@ struct Eval: ParsableCommand {
         }
     }
 
+    /// Evaluation's solve: tight enough that the solver's error is far below the NLL's
+    /// standard error.
+    static var defaultSolve: SolveOptions {
+        var o = SolveOptions(method: .dopri5, rtol: 1e-8, atol: 1e-8)
+        o.maxSteps = 100_000
+        return o
+    }
+
     static func evaluate(folder: String, n: Int = 10_000, data: String? = nil, checkpoint: String = "model",
-                         atol: Double = 1e-8, rtol: Double = 1e-8, solver: SolverMethod = .dopri5,
+                         solve options: SolveOptions = Eval.defaultSolve,
                          batchSize: Int = 1000, perPoint: String? = nil) throws -> EvalReport {
         let loaded = try LoadedRun(folder: folder, checkpoint: checkpoint)
         let c = loaded.config
@@ -99,12 +107,10 @@ struct Eval: ParsableCommand {
             points = runData.testPoints(runData.testCount ?? n)
             name = runData.name
         }
-        var options = SolveOptions(method: solver, rtol: rtol, atol: atol)
-        options.maxSteps = 100_000
         let count = points.count / loaded.model.dimension
         let progress = Progress(total: count, label: "eval", plainInterval: 30)
         let start = now()
-        var g = Xoshiro256(seed: c.seed, stream: 6)
+        var g = Xoshiro256(seed: c.seed, stream: .logDensityNoise)
         let r = try loaded.model.logDensity(points: points, generator: &g, solve: options, batchSize: batchSize, startTime: 0) {
             progress.update($0, "")
         }
@@ -135,8 +141,8 @@ struct Eval: ParsableCommand {
         return EvalReport(nll: mean, nll_stderr: (variance / Double(count)).squareRoot(),
                           bits_per_dim: mean / (d * log(2.0)), n: count, nfe: r.stats.evaluations,
                           entropy_floor: floor, entropy_floor_method: floorMethod, gap: floor.map { mean - $0 },
-                          dataset: name, checkpoint: checkpoint, atol: atol, rtol: rtol,
-                          solver: solver.rawValue, seconds: seconds)
+                          dataset: name, checkpoint: checkpoint, atol: options.atol, rtol: options.rtol,
+                          solver: options.method.rawValue, seconds: seconds)
     }
 }
 
@@ -153,11 +159,13 @@ struct LoadedRun {
         }
         path = folder + "/\(checkpoint).safetensors"
         guard FileManager.default.fileExists(atPath: path) else {
+            if checkpoint == "ema" { throw CLIError("\(path) does not exist: the run in \(folder) kept no weight average (fit with --ema DECAY)") }
+            if checkpoint == "best" { throw CLIError("\(path) does not exist: the run in \(folder) had no validation set or no validation yet") }
             throw CLIError("\(path) does not exist: is \(folder) a finished cnf fit run?")
         }
         let file = try Checkpoint.read(path)
         config = try Checkpoint.config(of: file, path: path)
-        switch config.precision {
+        switch config.model.precision {
         case .float: model = try Checkpoint.model(Float.self, from: file, path: path)
         case .double: model = try Checkpoint.model(Double.self, from: file, path: path)
         }

@@ -19,19 +19,18 @@ struct FitRun<S: BLASScalar> {
     /// Behave as if interrupted once this iteration is done (tests of resume).
     var stopAfter: Int? = nil
 
-    var metricsHeader: String { "iteration,loss,nll,nfe_forward,nfe_backward,seconds,test_nll\n" }
+    var metricsHeader: String { "iteration,loss,nll,nfe_forward,nfe_backward,seconds,val_nll,lr\n" }
 
     func run(resumeFrom: (file: SafeTensorsFile, path: String)?) throws {
         let data = try RunData.make(config)
         let trainer = Trainer<S>(config: config, dimension: data.dimension, threads: threads, sampleBatch: data.sampleBatch)
-        let testSet = data.testPoints(data.testCount.map { min($0, config.testSize) } ?? config.testSize)
+        let validationSet = data.validationPoints(config.validation.size)
         var metrics = metricsHeader
-        var bestTest = Double.infinity
-        var evalLog: [(Int, Double)] = []
+        var bestValidation = Double.infinity
 
         if let (file, path) = resumeFrom {
             try trainer.restore(try Checkpoint.trainingState(from: file, path: path))
-            bestTest = Double(file.metadata["cnf.best_test_nll"] ?? "") ?? .infinity
+            bestValidation = Double(file.metadata["cnf.best_val_nll"] ?? "") ?? .infinity
             // Keep the metrics rows up to the checkpoint.
             if let text = try? String(contentsOfFile: out + "/metrics.csv", encoding: .utf8) {
                 var kept = metricsHeader
@@ -39,29 +38,44 @@ struct FitRun<S: BLASScalar> {
                     let fields = line.split(separator: ",", omittingEmptySubsequences: false)
                     guard let it = Int(fields.first ?? ""), it <= trainer.iteration else { continue }
                     kept += line + "\n"
-                    if fields.count >= 7, let t = Double(fields[6]) { evalLog.append((it, t)) }
                 }
                 metrics = kept
             }
-            say("resuming \(out) at iteration \(trainer.iteration) of \(config.iters)")
+            say("resuming \(out) at iteration \(trainer.iteration) of at most \(config.training.iters)")
         } else {
             try writeAtomically(try encodeJSON(config), to: out + "/config.json")
+            let m = config.model, t = config.training
             say("fitting \(data.name) (d=\(data.dimension)): \(trainer.model.parameterCount) parameters, "
-                + "\(config.dims.map(String.init).joined(separator: "-")) \(config.layer.rawValue) \(config.activation.rawValue), "
-                + "\(config.trace.rawValue) trace, \(config.solver.rawValue) atol=\(config.atol) rtol=\(config.rtol), "
-                + "gradient \(config.gradient.rawValue)\(config.gradient == .adjoint ? (config.seminorm ? " (seminorm)" : " (full norm)") : ""), "
-                + "\(config.precision.rawValue), seed \(config.seed) → \(out)")
+                + "\(m.dims.map(String.init).joined(separator: "-")) \(m.layer.rawValue) \(m.activation.rawValue), "
+                + "\(trainer.divergence.rawValue) trace, \(config.solver.method.rawValue) atol=\(config.solver.atol) rtol=\(config.solver.rtol), "
+                + "gradient \(config.gradient.route.rawValue)\(config.gradient.route == .adjoint ? (config.gradient.adjoint.seminorm ? " (seminorm)" : " (full norm)") : ""), "
+                + "lr \(t.lr) \(t.schedule.rawValue)\(t.warmup > 0 ? " (warm-up \(t.warmup))" : ""), "
+                + "\(t.schedule == .plateau ? "at most " : "")\(t.iters) iterations, "
+                + "\(m.precision.rawValue), seed \(config.seed) → \(out)")
+            if validationSet.isEmpty {
+                say("no validation set (--validation-fraction 0): no best.safetensors and no stopping on validation")
+            }
         }
 
-        func testNLL() throws -> Double {
-            var g = Xoshiro256(seed: config.seed, stream: 6)
-            let r = try trainer.model.logDensity(points: testSet, divergence: .exact, generator: &g,
-                                                 solve: config.solveOptions, batchSize: 1000)
+        /// Mean NLL of the validation set (exact trace up to the `auto` limit, training
+        /// tolerances), on the averaged weights when averaging is on.
+        func validationNLL() throws -> Double {
+            var g = Xoshiro256(seed: config.seed, stream: .logDensityNoise)
+            let divergence: Divergence = data.dimension <= 16 ? .exact : .hutchinson
+            let r = try trainer.withAveragedWeights {
+                try $0.logDensity(points: validationSet, divergence: divergence, generator: &g,
+                                  solve: config.solveOptions, batchSize: 1000)
+            }
             return -r.values.reduce(0, +) / Double(r.values.count)
         }
 
+        func modelFile(averaged: Bool, extra: [String: String]) throws -> Data {
+            let write = { (m: CNF<S>) in Data(try Checkpoint.modelFile(m, config: config, extra: extra).encoded()) }
+            return averaged ? try trainer.withAveragedWeights(write) : try write(trainer.model)
+        }
+
         func saveCheckpoint() throws {
-            let extra = ["cnf.best_test_nll": "\(bestTest)", "cnf.iteration": "\(trainer.iteration)"]
+            let extra = ["cnf.best_val_nll": "\(bestValidation)", "cnf.iteration": "\(trainer.iteration)"]
             try writeAtomically(Data(try Checkpoint.trainingFile(trainer, extra: extra).encoded()),
                                 to: out + "/checkpoint.safetensors")
             try writeAtomically(metrics, to: out + "/metrics.csv")
@@ -71,10 +85,11 @@ struct FitRun<S: BLASScalar> {
         signal(SIGINT) { _ in interruptRequested = 1 }
         defer { signal(SIGINT, SIG_DFL) }
 
-        let progress = Progress(total: config.iters, label: "fit")
-        var lastLoss = Double.nan, lastTest = bestTest
-        var recentSeconds: [Double] = []
-        while trainer.iteration < config.iters {
+        let progress = Progress(total: config.training.iters, label: "fit")
+        var lastLoss = Double.nan, lastValidation = bestValidation
+        var sessionSeconds: [Double] = []
+        let every = config.validation.every
+        while !trainer.isFinished {
             let record: IterationRecord
             do {
                 record = try trainer.step()
@@ -85,29 +100,30 @@ struct FitRun<S: BLASScalar> {
                                + "The last good state is in \(out)/checkpoint.safetensors (iteration \(trainer.iteration)).")
             }
             lastLoss = record.loss
-            recentSeconds.append(record.seconds)
-            var testField = ""
-            if record.iteration % config.evalEvery == 0 || record.iteration == config.iters {
-                let t = try testNLL()
-                lastTest = t
-                testField = "\(t)"
-                evalLog.append((record.iteration, t))
-                if t < bestTest {
-                    bestTest = t
-                    try writeAtomically(Data(try Checkpoint.modelFile(trainer.model, config: config,
-                                                                       extra: ["cnf.iteration": "\(record.iteration)", "cnf.test_nll": "\(t)"]).encoded()),
+            sessionSeconds.append(record.seconds)
+            var validationField = ""
+            let endOfBudget = record.iteration == config.training.iters
+            if !validationSet.isEmpty && (record.iteration % every == 0 || endOfBudget) {
+                let v = try validationNLL()
+                lastValidation = v
+                validationField = "\(v)"
+                trainer.observe(validation: v)
+                if v < bestValidation {
+                    bestValidation = v
+                    try writeAtomically(try modelFile(averaged: true, extra: ["cnf.iteration": "\(record.iteration)", "cnf.val_nll": "\(v)"]),
                                         to: out + "/best.safetensors")
                 }
                 if !progress.tty {
-                    say(String(format: "iteration %d: test NLL %.4f nats (best %.4f)", record.iteration, t, bestTest))
+                    say(String(format: "iteration %d: validation NLL %.4f nats (best %.4f)%@", record.iteration, v, bestValidation,
+                               trainer.schedule.phase.isEmpty ? "" : ", " + trainer.schedule.phase))
                 }
             }
             metrics += "\(record.iteration),\(record.loss),\(record.nll),\(record.forwardNFE),\(record.backwardNFE),"
-                + String(format: "%.6f", record.seconds) + ",\(testField)\n"
-            if record.iteration % config.evalEvery == 0 { try saveCheckpoint() }
-            let testText = lastTest.isFinite ? String(format: "%.4f", lastTest) : "–"
-            progress.update(record.iteration, String(format: "loss %.4f  test %@  NFE %d/%d",
-                                                     lastLoss, testText, record.forwardNFE, record.backwardNFE))
+                + String(format: "%.6f", record.seconds) + ",\(validationField),\(trainer.adam.learningRate)\n"
+            if record.iteration % every == 0 { try saveCheckpoint() }
+            let validationText = lastValidation.isFinite ? String(format: "%.4f", lastValidation) : "–"
+            progress.update(record.iteration, String(format: "loss %.4f  val %@  NFE %d/%d",
+                                                     lastLoss, validationText, record.forwardNFE, record.backwardNFE))
             if interruptRequested != 0 || record.iteration == stopAfter {
                 progress.finish()
                 try saveCheckpoint()
@@ -117,12 +133,16 @@ struct FitRun<S: BLASScalar> {
         }
         progress.finish()
         try saveCheckpoint()
-        try writeAtomically(Data(try Checkpoint.modelFile(trainer.model, config: config,
-                                                          extra: ["cnf.iteration": "\(trainer.iteration)"]).encoded()),
+        try writeAtomically(try modelFile(averaged: false, extra: ["cnf.iteration": "\(trainer.iteration)"]),
                             to: out + "/model.safetensors")
-        let total = recentSeconds.reduce(0, +)
-        say(String(format: "done: %d iterations in %.1f s (this session); final test NLL %.4f nats, best %.4f",
-                   recentSeconds.count, total, lastTest, bestTest))
+        if trainer.average != nil {
+            try writeAtomically(try modelFile(averaged: true, extra: ["cnf.iteration": "\(trainer.iteration)", "cnf.weights": "ema"]),
+                                to: out + "/ema.safetensors")
+        }
+        let total = sessionSeconds.reduce(0, +)
+        let stopped = trainer.iteration < config.training.iters ? " (stopped: validation NLL had settled)" : ""
+        say(String(format: "done: %d iterations%@ in %.1f s (this session); last validation NLL %.4f nats, best %.4f",
+                   trainer.iteration, stopped, total, lastValidation, bestValidation))
         try FitRun.afterFit(out: out, render: render, metrics: metrics, floor: data.entropyFloor)
     }
 }

@@ -32,26 +32,32 @@ struct GradientCommand: ParsableCommand {
         Example:  cnf gradients --run outputs/8gaussians --batch-size 100
         """)
 
-    @Option(name: .customLong("run"), help: "Run folder.") var folder: String
+    @OptionGroup var runChoice: RunChoice
     @Option(help: "Batch size.") var batchSize: Int = 100
     @Option(help: "Seed for the batch and the noise.") var seed: UInt64 = 0
     @Option(help: "Repeats per method (the median time is reported).") var repeats: Int = 5
 
     func run() throws {
         try runReportingErrors {
-            let loaded = try LoadedRun(folder: folder)
+            let folder = runChoice.folder
+            let loaded = try LoadedRun(folder: folder, checkpoint: runChoice.checkpoint.rawValue)
             let c = loaded.config, model = loaded.model, d = model.dimension
             let data = try RunData.make(c)
-            var g = Xoshiro256(seed: seed, stream: 9)
+            var g = Xoshiro256(seed: seed, stream: .gradientCheck)
             let points = data.sampleBatch(&g, batchSize)
-            let noise = (0..<c.blocks).map { _ in (0..<(batchSize * d)).map { _ in g.rademacher() } }
-            func options(_ gradient: FitConfig.Gradient, seminorm: Bool) -> DensityOptions {
-                var cc = c
-                cc.seminorm = seminorm
-                var o = DensityOptions(divergence: .hutchinson, solve: cc.solveOptions, adjoint: cc.adjointOptions)
+            // The run's own noise distribution (Rademacher or Gaussian), as in its training.
+            let noise = (0..<c.model.blocks).map { _ in
+                (0..<(batchSize * d)).map { _ in c.density.noise == .rademacher ? g.rademacher() : g.normal() }
+            }
+            func options(_ gradient: GradientRoute, seminorm: Bool) -> DensityOptions {
+                var adjoint = c.gradient.adjoint
+                adjoint.seminorm = seminorm
+                var o = DensityOptions(divergence: .hutchinson, solve: c.solveOptions,
+                                       adjoint: adjoint.options(forward: c.solveOptions))
+                o.noise = c.density.noise
                 o.gradient = gradient
-                o.kinetic = c.kinetic
-                o.jacobian = c.jacobian
+                o.kinetic = c.density.kinetic
+                o.jacobian = c.density.jacobian
                 return o
             }
             let routes: [(String, DensityOptions)] = [

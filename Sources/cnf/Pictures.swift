@@ -33,7 +33,7 @@ enum Pictures {
             }
         }
         let progress = Progress(total: grid * grid, label: label, plainInterval: 15)
-        var g = Xoshiro256(seed: seed, stream: 6)
+        var g = Xoshiro256(seed: seed, stream: .logDensityNoise)
         let r = try model.logDensity(points: points, generator: &g, solve: solve, batchSize: 4096,
                                      startTime: startTime) {
             progress.update($0, "points")
@@ -50,7 +50,7 @@ enum Pictures {
         return p.render()
     }
 
-    /// Training loss (raw and a running mean) and test NLL against iteration, with the
+    /// Training loss (raw and a running mean) and validation NLL against iteration, with the
     /// entropy floor when known.
     static func lossPlot(metricsCSV: String, floor: Double?) -> Image? {
         var it: [Double] = [], loss: [Double] = [], testIt: [Double] = [], test: [Double] = []
@@ -70,7 +70,7 @@ enum Pictures {
         }
         var series = [Series(name: "train loss", x: it, y: loss, color: Color(hex: 0xe3e3ee)),
                       Series(name: "train loss (mean of \(w))", x: it, y: smooth, color: Color.palette[0])]
-        if !test.isEmpty { series.append(Series(name: "test NLL (exact trace)", x: testIt, y: test, color: Color.palette[1])) }
+        if !test.isEmpty { series.append(Series(name: "validation NLL", x: testIt, y: test, color: Color.palette[1])) }
         if let floor { series.append(Series(name: String(format: "entropy floor %.3f", floor), x: [it.first!, it.last!], y: [floor, floor], color: Color.grey)) }
         // Clip the early, very high losses so the end of training is readable.
         let tail = smooth.suffix(max(2, smooth.count * 3 / 4)) + test

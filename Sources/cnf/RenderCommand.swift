@@ -22,12 +22,11 @@ struct Render: ParsableCommand {
         Example:  cnf render --run outputs/8gaussians --grid 512
         """)
 
-    @Option(name: .customLong("run"), help: "Run folder.") var folder: String
+    @OptionGroup var runChoice: RunChoice
     @Option(help: "Grid points per axis.") var grid: Int = 512
     @Option(help: "Half-width of the square shown (default: 4 for toy sets, from the data otherwise).") var range: Double?
     @Option(help: "Colormap: \(Colormap.allCases.map(\.rawValue).joined(separator: ", ")).") var colormap: Colormap = .viridis
     @Option(help: "Samples for the comparison's third panel.") var samples: Int = 100_000
-    @Option(help: "Which weights: model or best.") var checkpoint: String = "model"
 
     func validate() throws {
         if grid < 8 || grid > 4096 { throw ValidationError("--grid must be in 8…4096, got \(grid)") }
@@ -36,8 +35,8 @@ struct Render: ParsableCommand {
     }
 
     func run() throws {
-        try runReportingErrors { try Render.render(run: folder, grid: grid, range: range, colormap: colormap,
-                                                   samples: samples, checkpoint: checkpoint) }
+        try runReportingErrors { try Render.render(run: runChoice.folder, grid: grid, range: range, colormap: colormap,
+                                                   samples: samples, checkpoint: runChoice.checkpoint.rawValue) }
     }
 
     static func render(run: String, grid: Int, range: Double?, colormap: Colormap, samples: Int,
@@ -64,7 +63,7 @@ struct Render: ParsableCommand {
         say(String(format: "wrote %@/density.png (%d² grid in %.1f s; mass inside the square %.4f)",
                    run, grid, densitySeconds, mass))
 
-        var g = Xoshiro256(seed: loaded.config.seed, stream: 7)
+        var g = Xoshiro256(seed: loaded.config.seed, stream: .renderSamples)
         let base = (0..<(2 * samples)).map { _ in g.normal() }
         let progress = Progress(total: samples, label: "samples", plainInterval: 15)
         let drawn = try model.sample(base: base, solve: loaded.config.solveOptions, fractions: [], batchSize: 10_000,

@@ -72,7 +72,7 @@ enum HTMLReport {
                 let floor = r.eval?.entropy_floor.map { String(format: "%.3f", $0) } ?? "–"
                 let gap = r.eval?.gap.map { String(format: "%+.4f", $0) } ?? "–"
                 let id = escape((experiment + "/" + r.name).replacingOccurrences(of: " ", with: "_"))
-                h += "<tr><td><a href=\"#\(id)\">\(escape(r.name))</a></td><td>\(escape(r.config.dataset ?? r.config.data ?? "?"))</td><td>\(escape(r.settings))</td>"
+                h += "<tr><td><a href=\"#\(id)\">\(escape(r.name))</a></td><td>\(escape(r.config.dataName))</td><td>\(escape(r.settings))</td>"
                 h += "<td>\(nll)</td><td>\(floor)</td><td>\(gap)</td>"
                 h += String(format: "<td>%.1f</td><td>%.1f</td><td>%.4f</td><td>%.0f s</td>", r.meanForwardNFE, r.meanBackwardNFE,
                             r.medianIterationSeconds, r.totalSeconds)

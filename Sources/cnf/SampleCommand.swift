@@ -21,7 +21,7 @@ struct Sample: ParsableCommand {
         Example:  cnf sample --run outputs/8gaussians --n 100000 --frames 9
         """)
 
-    @Option(name: .customLong("run"), help: "Run folder.") var folder: String
+    @OptionGroup var runChoice: RunChoice
     @Option(help: "Number of samples.") var n: Int = 100_000
     @Option(help: "Samples file (default DIR/samples.npy; .csv also works).") var out: String?
     @Option(help: "Frames in the sample sequence (≥ 2): DIR/sequence/, the animated DIR/sequence_animated.png; the strip shows at most 9.") var frames: Int = Sequences.defaultFrames
@@ -29,7 +29,6 @@ struct Sample: ParsableCommand {
     @Option(help: "Half-width of the square shown (default 4 for toy sets, from the data otherwise).") var range: Double?
     @Option(help: "Colormap.") var colormap: Colormap = .viridis
     @Option(help: "Seed for the base samples (default: the run's seed).") var seed: UInt64?
-    @Option(help: "Which weights: model or best.") var checkpoint: String = "model"
     @Option(help: "Also write DIR/density_sequence.png: the flow's density at the frame times on a grid of this size (0 = off).") var densityGrid: Int = 0
 
     func validate() throws {
@@ -43,8 +42,8 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            try Sample.sample(run: folder, n: n, out: out, frames: frames, particles: particles, range: range,
-                              colormap: colormap, seed: seed, checkpoint: checkpoint, densityGrid: densityGrid)
+            try Sample.sample(run: runChoice.folder, n: n, out: out, frames: frames, particles: particles, range: range,
+                              colormap: colormap, seed: seed, checkpoint: runChoice.checkpoint.rawValue, densityGrid: densityGrid)
         }
     }
 
@@ -52,7 +51,7 @@ struct Sample: ParsableCommand {
                        colormap: Colormap, seed: UInt64?, checkpoint: String, densityGrid: Int = 0) throws {
         let loaded = try LoadedRun(folder: run, checkpoint: checkpoint)
         let model = loaded.model, d = model.dimension
-        var g = Xoshiro256(seed: seed ?? loaded.config.seed, stream: 8)
+        var g = Xoshiro256(seed: seed ?? loaded.config.seed, stream: .sampleBase)
         let base = (0..<(d * n)).map { _ in g.normal() }
         let fractions = (0..<frames).map { 1 - Double($0) / Double(frames - 1) }
         var snapshots = [[Double]](repeating: [], count: frames)

@@ -19,7 +19,7 @@ final class FitCommandTests: XCTestCase {
         }
         let metrics = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(metrics.count, 31)
-        XCTAssertEqual(metrics[0], "iteration,loss,nll,nfe_forward,nfe_backward,seconds,test_nll")
+        XCTAssertEqual(metrics[0], "iteration,loss,nll,nfe_forward,nfe_backward,seconds,val_nll,lr")
         let eval = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/eval.json"))) as! [String: Any]
         for key in ["nll", "nll_stderr", "bits_per_dim", "n", "nfe"] { XCTAssertNotNil(eval[key], key) }
         XCTAssertEqual(eval["n"] as? Int, 60, "a file run is evaluated on its held-out 10 %")

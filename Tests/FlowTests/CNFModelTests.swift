@@ -125,8 +125,8 @@ final class CNFModelTests: XCTestCase {
     /// at initialization towards the 2.83 floor).
     func testShortFitLearns() throws {
         var c = FitConfig()
-        c.iters = 300
-        c.batchSize = 100
+        c.training.iters = 300
+        c.training.batchSize = 100
         let toy = ToyDataset.eightGaussians
         let trainer = Trainer<Float>(config: c, dimension: 2) { rng, n in toy.sample(n, using: &rng) }
         var testGen = Xoshiro256(seed: 0, stream: 1)
@@ -137,9 +137,9 @@ final class CNFModelTests: XCTestCase {
             return -v.reduce(0, +) / Double(v.count)
         }
         let before = try testNLL()
-        for _ in 0..<c.iters { _ = try trainer.step() }
+        for _ in 0..<c.training.iters { _ = try trainer.step() }
         let after = try testNLL()
-        print("8gaussians test NLL: \(before) → \(after) after \(c.iters) iterations")
+        print("8gaussians test NLL: \(before) → \(after) after \(c.training.iters) iterations")
         XCTAssertLessThan(after, before - 1.5)
         XCTAssertLessThan(after, 3.7)
         XCTAssertGreaterThan(after, toy.entropyFloor - 0.05, "below the entropy floor: a sign or normalizer bug")

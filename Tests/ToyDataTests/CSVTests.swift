@@ -82,7 +82,7 @@ final class CSVTests: FileTestCase {
         XCTAssertEqual(e?.line, 7)
         XCTAssertEqual(e?.column, 2)
         XCTAssertEqual(e?.value, "abc")
-        assertLoadFails(try file("gap.csv", text: "1,2\n3,\n"), .notANumber, "line 2, column 2: empty cell")
+        assertLoadFails(try file("gap.csv", text: "1,2\n3,\n"), .missingValue, "line 2, column 2: missing value (empty cell)")
     }
 
     func testRaggedRow() throws {
@@ -93,13 +93,62 @@ final class CSVTests: FileTestCase {
     }
 
     func testNonFiniteValues() throws {
-        for (word, col) in [("nan", 1), ("inf", 2), ("-Infinity", 1), ("NaN", 2)] {
+        for (word, col) in [("inf", 2), ("-Infinity", 1), ("+inf", 2)] {
             let cells = col == 1 ? "\(word),1" : "1,\(word)"
             let path = try file("nf-\(word).csv", text: "x,y\n1,2\n\(cells)\n")
             let e = assertLoadFails(path, .nonFinite, "line 3, column \(col): non-finite value '\(word)'")
             XCTAssertEqual(e?.line, 3)
             XCTAssertEqual(e?.column, col)
         }
+    }
+
+    // MARK: missing values
+
+    /// NA, nan, empty cells and the other markers are refused with the line, the column
+    /// (and its header name) and what to do.
+    func testMissingValuesRefused() throws {
+        for (cell, col) in [("NA", 2), ("nan", 1), ("NaN", 2), ("", 1), ("null", 2), ("?", 1), ("N/A", 2)] {
+            let cells = col == 1 ? "\(cell),1" : "1,\(cell)"
+            let path = try file("m.csv", text: "x,y\n1,2\n\(cells)\n3,4\n")
+            let shown = cell.isEmpty ? "missing value (empty cell)" : "missing value '\(cell)'"
+            let name = col == 1 ? "x" : "y"
+            let e = assertLoadFails(path, .missingValue, "line 3, column \(col) (\(name)): \(shown)", "--drop-missing")
+            XCTAssertEqual(e?.line, 3)
+            XCTAssertEqual(e?.column, col)
+        }
+    }
+
+    /// With `.drop` the rows holding missing values are left out and reported by line;
+    /// a non-number in a dropped row is still an error, and so is a file left empty.
+    func testMissingValuesDropped() throws {
+        let path = try file("m.csv", text: "a,b\n1,2\nNA,4\n\n5,\n7,8\nnan,nan\n9,10\n")
+        let loaded = try loadData(path: path, missing: .drop)
+        XCTAssertEqual(loaded.data.values, [1, 2, 7, 8, 9, 10])
+        XCTAssertEqual(loaded.data.rows, 3)
+        XCTAssertEqual(loaded.data.columnNames, ["a", "b"])
+        XCTAssertEqual(loaded.droppedLines, [3, 5, 7])
+        let summary = try XCTUnwrap(loaded.droppedSummary)
+        XCTAssert(summary.contains("left out 3 of 6 rows") && summary.contains("first at line 3"), summary)
+        XCTAssertNil(try loadData(path: try file("ok.csv", text: "1,2\n3,4\n"), missing: .drop).droppedSummary)
+
+        let bad = try file("bad.csv", text: "1,2\nNA,abc\n3,4\n")
+        XCTAssertThrowsError(try loadData(path: bad, missing: .drop)) { e in
+            XCTAssertEqual((e as? DataError)?.kind, .notANumber, "\(e)")
+        }
+        let all = try file("all.csv", text: "x,y\nNA,1\n2,NA\n")
+        XCTAssertThrowsError(try loadData(path: all, missing: .drop)) { e in
+            XCTAssertEqual((e as? DataError)?.kind, .empty, "\(e)")
+            XCTAssert("\(e)".contains("every one of the 2 data rows"), "\(e)")
+        }
+    }
+
+    /// A first line of numbers and missing markers is data, not a header.
+    func testFirstLineWithMissingValueIsData() throws {
+        let path = try file("m.csv", text: "1,NA\n3,4\n5,6\n")
+        assertLoadFails(path, .missingValue, "line 1, column 2")
+        let loaded = try loadData(path: path, missing: .drop)
+        XCTAssertNil(loaded.data.columnNames)
+        XCTAssertEqual(loaded.data.values, [3, 4, 5, 6])
     }
 
     func testEmptyAndTooShortFiles() throws {

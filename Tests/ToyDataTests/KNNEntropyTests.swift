@@ -144,4 +144,55 @@ final class KNNEntropyTests: XCTestCase {
             XCTAssertEqual(logUnitBallVolume(dimension: d), log(v), accuracy: 1e-12, "V_\(d)")
         }
     }
+
+    // MARK: the estimate with its uncertainty
+
+    /// The bootstrap standard error agrees with the theory, √((ψ′(k) + Var log p)/n) with
+    /// Var log p = d/2 for a Gaussian, and with the spread of the estimate over independent
+    /// samples; the value is `knnEntropy`'s.
+    func testBootstrapStandardError() {
+        let n = 2000
+        var estimates = [Double](), errors = [Double]()
+        for seed in 0..<30 {
+            let data = gaussian(n, dim: 2, seed: 100 + UInt64(seed))
+            let e = knnEntropyEstimate(data, seed: 1)
+            XCTAssertNil(e.withheld)
+            XCTAssertEqual(e.value, knnEntropy(data))
+            estimates.append(e.value!)
+            errors.append(e.standardError!)
+        }
+        let theory = ((Double.pi * Double.pi / 6 + 1) / Double(n)).squareRoot()
+        let meanSE = errors.reduce(0, +) / 30
+        XCTAssertEqual(meanSE / theory, 1, accuracy: 0.15, "bootstrap SE \(meanSE) vs theory \(theory)")
+        let m = estimates.reduce(0, +) / 30
+        let spread = (estimates.reduce(0) { $0 + ($1 - m) * ($1 - m) } / 29).squareRoot()
+        // The spread of 30 values is itself uncertain by ~13 %; allow a factor 1.6 either way.
+        XCTAssert(spread / meanSE > 1 / 1.6 && spread / meanSE < 1.6, "spread \(spread) vs bootstrap SE \(meanSE)")
+        XCTAssertEqual(m, 1 + log(2 * Double.pi), accuracy: 4 * spread / 30.0.squareRoot() + 0.01)
+    }
+
+    /// Same seed, same numbers; the label says it is an estimate.
+    func testEstimateIsReproducibleAndLabelled() {
+        let data = gaussian(1000, dim: 3, seed: 5)
+        let a = knnEntropyEstimate(data, seed: 7), b = knnEntropyEstimate(data, seed: 7)
+        XCTAssertEqual(a, b)
+        XCTAssertNotEqual(a.standardError, knnEntropyEstimate(data, seed: 8).standardError)
+        XCTAssert(a.label.contains("estimate") && a.label.contains("±") && a.label.contains("1000 rows"), a.label)
+    }
+
+    /// Withheld with a reason on too few rows for the dimension, and on discrete data.
+    func testWithheldWhereUntrustworthy() {
+        XCTAssertEqual(knnMinimumRows(dimension: 2), 200)
+        XCTAssertEqual(knnMinimumRows(dimension: 4), 400)
+        let few = knnEntropyEstimate(gaussian(270, dim: 4, seed: 6))
+        XCTAssertNil(few.value)
+        XCTAssertEqual(few.withheld, "too few rows for a k-NN estimate in 4 dimensions (270 < 400)")
+        XCTAssert(few.label.hasPrefix("no k-NN entropy estimate: too few rows"), few.label)
+        XCTAssertNotNil(knnEntropyEstimate(gaussian(400, dim: 4, seed: 6)).value)
+        var rng = Xoshiro256(seed: 7)
+        let discrete = DataSet(rows: 500, cols: 2, values: (0..<1000).map { _ in Double(rng.int(below: 5)) }, source: "ints")
+        let e = knnEntropyEstimate(discrete)
+        XCTAssertNil(e.value)
+        XCTAssert(e.withheld?.contains("discrete") == true, e.withheld ?? "")
+    }
 }

@@ -87,6 +87,24 @@ final class NPYTests: FileTestCase {
         let e = assertLoadFails(try file("nan.npy", NPYFixtures.bytes(NPYFixtures.nan)), .nonFinite,
                                 "element [1, 0] (row 2, column 1): non-finite value 'nan'")
         XCTAssertEqual(e?.column, 1)
+        XCTAssert(e?.description.contains("--drop-missing") == true, e?.description ?? "")
+    }
+
+    /// NaN elements are missing values: `.drop` leaves out their rows.
+    func testNaNRowsDropped() throws {
+        let path = folder + "/nan3.npy"
+        var values: [Double] = [1, 2, 3, 4, 5, 6]
+        try writeNPY(DataSet(rows: 3, cols: 2, values: values, source: "t"), path: path)
+        // Poke a NaN into row 2 (the data are the file's last 48 bytes, little-endian f8).
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let offset = bytes.count - 48 + 2 * 8
+        withUnsafeBytes(of: Double.nan.bitPattern.littleEndian) { bytes.replaceSubrange(offset..<(offset + 8), with: $0) }
+        try bytes.write(to: URL(fileURLWithPath: path))
+        values = [1, 2, 5, 6]
+        let loaded = try loadData(path: path, missing: .drop)
+        XCTAssertEqual(loaded.data.values, values)
+        XCTAssertEqual(loaded.droppedLines, [2])
+        XCTAssert(loaded.droppedSummary?.contains("first at row 2") == true, loaded.droppedSummary ?? "")
     }
 
     func testWriteErrorsNameThePath() throws {

@@ -39,10 +39,17 @@ def rewrite_config(src, dst, **changes):
     (n,) = struct.unpack("<Q", blob[:8])
     header = json.loads(blob[8:8 + n])
     config = json.loads(header["__metadata__"]["cnf.config"])
-    for k, v in changes.items():
-        if k not in config:
-            sys.exit(f"{src}: configuration has no key {k!r} (cnf's format changed?)")
-        config[k] = v
+    for path, v in changes.items():
+        # Keys are "section__key" (the configuration is nested: training.batchSize, ...).
+        *sections, k = path.split("__")
+        node = config
+        for s in sections:
+            node = node.get(s)
+            if not isinstance(node, dict):
+                sys.exit(f"{src}: configuration has no section {s!r} (cnf's format changed?)")
+        if k not in node:
+            sys.exit(f"{src}: configuration has no key {path!r} (cnf's format changed?)")
+        node[k] = v
     header["__metadata__"]["cnf.config"] = json.dumps(config, sort_keys=True)
     text = json.dumps(header).encode()
     text += b" " * (-len(text) % 8)
@@ -58,7 +65,8 @@ def train(a):
     start_iter = read_iteration(a.base)
     total = start_iter + a.warmup + a.iters
     rewrite_config(os.path.join(a.base, "checkpoint.safetensors"), os.path.join(folder, "checkpoint.safetensors"),
-                   batchSize=a.batch, trace=a.trace, evalEvery=10 ** 9, testSize=100, iters=total)
+                   training__batchSize=a.batch, density__trace=a.trace, validation__every=10 ** 9,
+                   validation__size=100, training__iters=total)
     _, rss = run([a.cnf, "fit", "--resume", "--out", folder, "--iters", str(total)])
     with open(os.path.join(folder, "metrics.csv")) as f:
         rows = [r for r in csv.DictReader(f) if int(r["iteration"]) > start_iter + a.warmup]

@@ -1,0 +1,172 @@
+import Networks
+import Flow
+import ODE
+
+// Decoding: a missing key keeps the default declared on the property (so a partial file works),
+// an unknown key is an error naming it (a misspelt option is never silently ignored).
+// Encoding is synthesized from the same CodingKeys.
+
+extension KeyedDecodingContainer {
+    /// Overwrites `value` when `key` is present (and not null).
+    func update<T: Decodable>(_ value: inout T, _ key: Key) throws {
+        if let v = try decodeIfPresent(T.self, forKey: key) { value = v }
+    }
+    /// Optional values: a present key (even null) replaces the default.
+    func update<T: Decodable>(_ value: inout T?, _ key: Key) throws {
+        if contains(key) { value = try decodeIfPresent(T.self, forKey: key) }
+    }
+}
+
+extension FitConfig {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case format, seed, data, model, density, solver, gradient, training, validation, provenance
+    }
+
+    public init(from decoder: Decoder) throws {
+        self.init()
+        if try FitConfig.isLegacy(decoder) {
+            self = FitConfig(migrating: try LegacyFitConfig(from: decoder))
+            return
+        }
+        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "the configuration")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&format, .format)
+        guard format <= FitConfig.currentFormat else {
+            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: [CodingKeys.format],
+                debugDescription: "format \(format) is newer than this cnf understands (\(FitConfig.currentFormat)): update cnf"))
+        }
+        format = FitConfig.currentFormat
+        try c.update(&seed, .seed)
+        try c.update(&data, .data)
+        try c.update(&model, .model)
+        try c.update(&density, .density)
+        try c.update(&solver, .solver)
+        try c.update(&gradient, .gradient)
+        try c.update(&training, .training)
+        try c.update(&validation, .validation)
+        try c.update(&provenance, .provenance)
+    }
+}
+
+extension FitConfig.DataSection {
+    enum CodingKeys: String, CodingKey, CaseIterable { case dataset, file, testFraction, validationFraction }
+    public init(from decoder: Decoder) throws {
+        self.init()
+        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "data")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        // A file without a data set means no data set (the default one is for toy runs).
+        if c.contains(.file) && !c.contains(.dataset) { dataset = nil }
+        try c.update(&dataset, .dataset)
+        try c.update(&file, .file)
+        try c.update(&testFraction, .testFraction)
+        try c.update(&validationFraction, .validationFraction)
+    }
+}
+
+extension FitConfig.ModelSection {
+    enum CodingKeys: String, CodingKey, CaseIterable { case dims, activation, layer, blocks, time, trainTime, precision }
+    public init(from decoder: Decoder) throws {
+        self.init()
+        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "model")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&dims, .dims)
+        try c.update(&activation, .activation)
+        try c.update(&layer, .layer)
+        try c.update(&blocks, .blocks)
+        try c.update(&time, .time)
+        try c.update(&trainTime, .trainTime)
+        try c.update(&precision, .precision)
+    }
+}
+
+extension FitConfig.DensitySection {
+    enum CodingKeys: String, CodingKey, CaseIterable { case trace, noise, kinetic, jacobian }
+    public init(from decoder: Decoder) throws {
+        self.init()
+        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "density")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&trace, .trace)
+        try c.update(&noise, .noise)
+        try c.update(&kinetic, .kinetic)
+        try c.update(&jacobian, .jacobian)
+    }
+}
+
+extension FitConfig.GradientSection {
+    enum CodingKeys: String, CodingKey, CaseIterable { case route, adjoint }
+    public init(from decoder: Decoder) throws {
+        self.init()
+        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "gradient")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&route, .route)
+        try c.update(&adjoint, .adjoint)
+    }
+}
+
+extension FitConfig.AdjointSection {
+    enum CodingKeys: String, CodingKey, CaseIterable { case seminorm, atol, rtol }
+    public init(from decoder: Decoder) throws {
+        self.init()
+        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "gradient.adjoint")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&seminorm, .seminorm)
+        try c.update(&atol, .atol)
+        try c.update(&rtol, .rtol)
+    }
+}
+
+extension FitConfig.TrainingSection {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case iters, batchSize, lr, schedule, warmup, weightDecay, clip, ema, plateau, chunks
+    }
+    public init(from decoder: Decoder) throws {
+        self.init()
+        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "training")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&iters, .iters)
+        try c.update(&batchSize, .batchSize)
+        try c.update(&lr, .lr)
+        try c.update(&schedule, .schedule)
+        try c.update(&warmup, .warmup)
+        try c.update(&weightDecay, .weightDecay)
+        try c.update(&clip, .clip)
+        try c.update(&ema, .ema)
+        try c.update(&plateau, .plateau)
+        try c.update(&chunks, .chunks)
+    }
+}
+
+extension PlateauRule {
+    enum CodingKeys: String, CodingKey, CaseIterable { case patience, minDelta, annealFraction, minAnneal }
+    public init(from decoder: Decoder) throws {
+        self.init()
+        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "training.plateau")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&patience, .patience)
+        try c.update(&minDelta, .minDelta)
+        try c.update(&annealFraction, .annealFraction)
+        try c.update(&minAnneal, .minAnneal)
+    }
+}
+
+extension FitConfig.ValidationSection {
+    enum CodingKeys: String, CodingKey, CaseIterable { case every, size }
+    public init(from decoder: Decoder) throws {
+        self.init()
+        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "validation")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&every, .every)
+        try c.update(&size, .size)
+    }
+}
+
+extension FitConfig.Provenance {
+    enum CodingKeys: String, CodingKey, CaseIterable { case cnfVersion, gitCommit }
+    public init(from decoder: Decoder) throws {
+        self.init()
+        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "provenance")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&cnfVersion, .cnfVersion)
+        try c.update(&gitCommit, .gitCommit)
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Networks
+import Flow
+import Training
+import ODE
+import ToyData
+
+// The command line mapped onto the configuration's sections: one option group per section,
+// each applying only what the user gave. Help texts read their defaults from `FitConfig()`, so
+// a default is declared once (on the configuration) and shown everywhere.
+
+private let defaults = FitConfig()
+
+/// Which run and which of its weights (eval, sample, render, gradients).
+struct RunChoice: ParsableArguments {
+    @Option(name: .customLong("run"), help: "Run folder.") var folder: String
+    @Option(help: "Which weights: model (final), best (best validation NLL during training) or ema (the final weight average, runs with --ema).")
+    var checkpoint: CheckpointChoice = .model
+}
+
+enum CheckpointChoice: String, CaseIterable, ExpressibleByArgument { case model, best, ema }
+
+/// The forward solve: the `solver` section (fit), or a one-off override (eval, sample, render).
+struct SolverArguments: ParsableArguments {
+    @Option(help: "ODE solver: \(SolverMethod.allCases.map(\.rawValue).joined(separator: ", ")).") var solver: SolverMethod?
+    @Option(help: "Absolute tolerance.") var atol: Double?
+    @Option(help: "Relative tolerance.") var rtol: Double?
+    @Option(help: "Step size of fixed-step solvers (first step of adaptive ones).") var step: Double?
+    @Option(help: "Solver step limit per solve.") var maxSteps: Int?
+
+    func apply(to o: inout SolveOptions) {
+        if let v = solver { o.method = v }
+        if let v = atol { o.atol = v }
+        if let v = rtol { o.rtol = v }
+        if let v = step { o.step = v }
+        if let v = maxSteps { o.maxSteps = v }
+    }
+}
+
+struct DataArguments: ParsableArguments {
+    @Option(help: "Toy data set: \(ToyDataset.allCases.map(\.rawValue).joined(separator: ", ")).") var dataset: String?
+    @Option(help: "Your own data: a CSV (header optional) or .npy file, one point per row.") var data: String?
+    @Option(help: "Fraction of a file's rows held out for cnf eval (default \(defaults.data.testFraction)).") var testFraction: Double?
+    @Option(help: "Fraction of a file's rows held out for validation: best checkpoint and stopping (default \(defaults.data.validationFraction)).") var validationFraction: Double?
+
+    func apply(to c: inout FitConfig.DataSection) {
+        if let v = dataset { c.dataset = v; c.file = nil }
+        if let v = data { c.file = v; c.dataset = nil }
+        if let v = testFraction { c.testFraction = v }
+        if let v = validationFraction { c.validationFraction = v }
+    }
+}
+
+struct ModelArguments: ParsableArguments {
+    @Option(help: "Hidden widths (default \(defaults.model.dims.map(String.init).joined(separator: "-"))).") var dims: String?
+    @Option(help: "Activation: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")) (default \(defaults.model.activation.rawValue)).") var activation: Activation?
+    @Option(help: "Layer type: \(LayerType.allCases.map(\.rawValue).joined(separator: ", ")) (default \(defaults.model.layer.rawValue)).") var layer: LayerType?
+    @Option(help: "Number of CNF blocks (default \(defaults.model.blocks)).") var blocks: Int?
+    @Option(help: "Integration time T per block (default \(defaults.model.time)).") var time: Double?
+    @Option(help: "Learn T: true or false (default \(defaults.model.trainTime)).") var trainTime: Bool?
+    @Option(help: "Network precision: float or double (default \(defaults.model.precision.rawValue)).") var precision: FitConfig.Precision?
+
+    func apply(to c: inout FitConfig.ModelSection) throws {
+        if let v = dims { c.dims = try parseDims(v) }
+        if let v = activation { c.activation = v }
+        if let v = layer { c.layer = v }
+        if let v = blocks { c.blocks = v }
+        if let v = time { c.time = v }
+        if let v = trainTime { c.trainTime = v }
+        if let v = precision { c.precision = v }
+    }
+}
+
+struct DensityArguments: ParsableArguments {
+    @Option(help: "Divergence: hutchinson, exact, or auto (exact up to d = \(FitConfig.Trace.autoExactMaxDimension)) (default \(defaults.density.trace.rawValue)).") var trace: FitConfig.Trace?
+    @Option(help: "Hutchinson noise: rademacher or gaussian (default \(defaults.density.noise.rawValue)).") var noise: NoiseDistribution?
+    @Option(help: "RNODE kinetic-energy weight λ_K (default \(defaults.density.kinetic)).") var kinetic: Double?
+    @Option(help: "RNODE Jacobian-Frobenius weight λ_J (default \(defaults.density.jacobian)).") var jacobian: Double?
+    @Flag(help: "RNODE preset: --kinetic 0.01 --jacobian 0.01.") var rnode = false
+
+    func apply(to c: inout FitConfig.DensitySection) {
+        if let v = trace { c.trace = v }
+        if let v = noise { c.noise = v }
+        if rnode { c.kinetic = 0.01; c.jacobian = 0.01 }
+        if let v = kinetic { c.kinetic = v }
+        if let v = jacobian { c.jacobian = v }
+    }
+}
+
+struct GradientArguments: ParsableArguments {
+    @Option(help: "Gradient: adjoint or backprop (through the solver's steps) (default \(defaults.gradient.route.rawValue)).") var gradient: GradientRoute?
+    @Option(help: "Adjoint error norm leaves out the parameter cotangents: true or false (default \(defaults.gradient.adjoint.seminorm)).") var seminorm: Bool?
+    @Option(help: "Adjoint solve's absolute tolerance (default: the forward one).") var adjointAtol: Double?
+    @Option(help: "Adjoint solve's relative tolerance (default: the forward one).") var adjointRtol: Double?
+
+    func apply(to c: inout FitConfig.GradientSection) {
+        if let v = gradient { c.route = v }
+        if let v = seminorm { c.adjoint.seminorm = v }
+        if let v = adjointAtol { c.adjoint.atol = v }
+        if let v = adjointRtol { c.adjoint.rtol = v }
+    }
+}
+
+struct TrainingArguments: ParsableArguments {
+    @Option(help: "Training iterations, or the budget when the plateau schedule stops earlier (default \(defaults.training.iters)).") var iters: Int?
+    @Option(help: "Batch size (default \(defaults.training.batchSize)).") var batchSize: Int?
+    @Option(help: "Adam's peak learning rate (default \(defaults.training.lr)).") var lr: Double?
+    @Option(help: "Learning-rate schedule: constant (FFJORD's), cosine (to 0 at --iters) or plateau (peak while validation improves, then a cosine anneal, then stop) (default \(defaults.training.schedule.rawValue)).") var lrSchedule: FitConfig.Schedule?
+    @Option(help: "Iterations of linear learning-rate warm-up (default \(defaults.training.warmup)).") var warmup: Int?
+    @Option(help: "Adam L2 weight decay (default \(defaults.training.weightDecay)).") var weightDecay: Double?
+    @Option(help: "Clip the gradient to this global L2 norm (default \(defaults.training.clip.map { "\($0)" } ?? "off")).") var clip: Double?
+    @Option(help: "Polyak/EMA weight averaging with this decay, e.g. 0.999 (default \(defaults.training.ema.map { "\($0)" } ?? "off")); validation, best.safetensors and ema.safetensors use the average.") var ema: Double?
+    @Option(help: "Plateau schedule: validations without improvement before the anneal (default \(defaults.training.plateau.patience)).") var patience: Int?
+    @Option(help: "Plateau schedule: the improvement in nats that counts (default \(defaults.training.plateau.minDelta)).") var minDelta: Double?
+    @Option(help: "Batch chunks for parallel work (default \(defaults.training.chunks); part of the arithmetic, so of the result).") var chunks: Int?
+    @Option(help: "Evaluate the validation NLL every N iterations (default \(defaults.validation.every)).") var evalEvery: Int?
+    @Option(name: [.customLong("validation-size"), .customLong("test-size")],
+            help: "Validation points of a toy set (default \(defaults.validation.size); --test-size is the old name).") var validationSize: Int?
+
+    func apply(to c: inout FitConfig) {
+        if let v = iters { c.training.iters = v }
+        if let v = batchSize { c.training.batchSize = v }
+        if let v = lr { c.training.lr = v }
+        if let v = lrSchedule { c.training.schedule = v }
+        if let v = warmup { c.training.warmup = v }
+        if let v = weightDecay { c.training.weightDecay = v }
+        if let v = clip { c.training.clip = v }
+        if let v = ema { c.training.ema = v }
+        if let v = patience { c.training.plateau.patience = v }
+        if let v = minDelta { c.training.plateau.minDelta = v }
+        if let v = chunks { c.training.chunks = v }
+        if let v = evalEvery { c.validation.every = v }
+        if let v = validationSize { c.validation.size = v }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import XCTest
+@testable import Training
+import ODE
+import Networks
+
+/// The nested configuration: round trip, defaults for missing keys, unknown keys refused, and
+/// the flat files of cnf 0.1 migrated value for value.
+final class ConfigTests: XCTestCase {
+    func decode(_ json: String) throws -> FitConfig {
+        try JSONDecoder().decode(FitConfig.self, from: Data(json.utf8))
+    }
+
+    func testRoundTripKeepsEveryValue() throws {
+        var c = FitConfig()
+        c.seed = 42
+        c.data.dataset = nil
+        c.data.file = "points.csv"
+        c.data.validationFraction = 0.2
+        c.model.dims = [8, 16]
+        c.model.activation = .swish
+        c.density.trace = .auto
+        c.solver.atol = 1e-4
+        c.solver.step = 0.01
+        c.gradient.adjoint.rtol = 1e-6
+        c.training.schedule = .plateau
+        c.training.clip = 5
+        c.training.ema = 0.99
+        c.training.plateau.patience = 7
+        c.validation.every = 33
+        let back = try JSONDecoder().decode(FitConfig.self, from: JSONEncoder().encode(c))
+        XCTAssertEqual(back, c)
+        XCTAssertNotEqual(back, FitConfig())
+    }
+
+    func testMissingKeysTakeTheDeclaredDefaults() throws {
+        let c = try decode(#"{"format": 2, "training": {"iters": 123}, "solver": {"atol": 0.001}}"#)
+        var expected = FitConfig()
+        expected.training.iters = 123
+        expected.solver.atol = 0.001
+        XCTAssertEqual(c, expected)
+        XCTAssertEqual(try decode("{}"), FitConfig())
+    }
+
+    func testUnknownKeysAreErrorsNamingTheKeyAndSection() throws {
+        XCTAssertThrowsError(try decode(#"{"format": 2, "training": {"itres": 5}}"#)) { error in
+            XCTAssertTrue("\(error)".contains("itres"), "\(error)")
+            XCTAssertTrue("\(error)".contains("training"), "\(error)")
+        }
+        XCTAssertThrowsError(try decode(#"{"format": 2, "solver": {"atoll": 1}}"#)) { error in
+            XCTAssertTrue("\(error)".contains("atoll"), "\(error)")
+        }
+        XCTAssertThrowsError(try decode(#"{"format": 3}"#))
+    }
+
+    /// A flat file as cnf 0.1 wrote it: every value lands in its section; what 0.1 lacked is off.
+    func testFlatFormatOneFileIsMigrated() throws {
+        let flat = """
+        {"activation":"elu","atol":0.0001,"batchSize":50,"blocks":2,"chunks":3,"cnfVersion":"0.1.0",
+         "data":"x.csv","dims":[32,32],"evalEvery":100,"gradient":"backprop","iters":777,"jacobian":0.5,
+         "kinetic":0.25,"layer":"linear","lr":0.002,"lrSchedule":"constant","maxSteps":500,"noise":"gaussian",
+         "precision":"double","rtol":0.001,"seed":9,"seminorm":false,"solver":"rk4","step":0.05,
+         "testFraction":0.2,"testSize":300,"time":0.7,"trace":"exact","trainTime":true,"weightDecay":0,
+         "adjointAtol":1e-6,"gitCommit":"abc"}
+        """
+        let c = try decode(flat)
+        XCTAssertNil(c.data.dataset)
+        XCTAssertEqual(c.data.file, "x.csv")
+        XCTAssertEqual(c.data.testFraction, 0.2)
+        XCTAssertEqual(c.data.validationFraction, 0, "0.1 had no validation split: migrated runs keep their training rows")
+        XCTAssertEqual(c.model.dims, [32, 32])
+        XCTAssertEqual(c.model.activation, .elu)
+        XCTAssertEqual(c.model.layer, .linear)
+        XCTAssertEqual(c.model.blocks, 2)
+        XCTAssertEqual(c.model.time, 0.7)
+        XCTAssertTrue(c.model.trainTime)
+        XCTAssertEqual(c.model.precision, .double)
+        XCTAssertEqual(c.density.trace, .exact)
+        XCTAssertEqual(c.density.noise, .gaussian)
+        XCTAssertEqual(c.density.kinetic, 0.25)
+        XCTAssertEqual(c.density.jacobian, 0.5)
+        XCTAssertEqual(c.solver.method, .rk4)
+        XCTAssertEqual(c.solver.atol, 1e-4)
+        XCTAssertEqual(c.solver.rtol, 1e-3)
+        XCTAssertEqual(c.solver.step, 0.05)
+        XCTAssertEqual(c.solver.maxSteps, 500)
+        XCTAssertEqual(c.gradient.route, .backprop)
+        XCTAssertFalse(c.gradient.adjoint.seminorm)
+        XCTAssertEqual(c.gradient.adjoint.atol, 1e-6)
+        XCTAssertNil(c.gradient.adjoint.rtol)
+        XCTAssertEqual(c.training.iters, 777)
+        XCTAssertEqual(c.training.batchSize, 50)
+        XCTAssertEqual(c.training.lr, 0.002)
+        XCTAssertEqual(c.training.schedule, .constant)
+        XCTAssertEqual(c.training.warmup, 0)
+        XCTAssertEqual(c.training.weightDecay, 0)
+        XCTAssertNil(c.training.clip)
+        XCTAssertNil(c.training.ema)
+        XCTAssertEqual(c.training.chunks, 3)
+        XCTAssertEqual(c.seed, 9)
+        XCTAssertEqual(c.validation.every, 100)
+        XCTAssertEqual(c.validation.size, 300)
+        XCTAssertEqual(c.provenance.gitCommit, "abc")
+        XCTAssertEqual(c.format, FitConfig.currentFormat)
+    }
+
+    /// A partial flat file means what it meant to cnf 0.1: that version's defaults, not today's.
+    func testPartialFlatFileUsesTheOldDefaults() throws {
+        let c = try decode(#"{"dataset": "moons", "iters": 50}"#)
+        XCTAssertEqual(c.data.dataset, "moons")
+        XCTAssertEqual(c.training.iters, 50)
+        XCTAssertEqual(c.solver.atol, 1e-5)
+        XCTAssertEqual(c.solver.rtol, 1e-5)
+        XCTAssertEqual(c.training.lr, 1e-3)
+        XCTAssertEqual(c.training.schedule, .cosine)
+        XCTAssertEqual(c.density.trace, .hutchinson)
+        XCTAssertEqual(c.validation.every, 500)
+        XCTAssertThrowsError(try decode(#"{"dataset": "moons", "iterz": 50}"#))
+    }
+
+    func testAutoTraceIsExactInLowDimensionsOnly() {
+        var d = FitConfig.DensitySection()
+        d.trace = .auto
+        XCTAssertEqual(d.divergence(dimension: 2), .exact)
+        XCTAssertEqual(d.divergence(dimension: FitConfig.Trace.autoExactMaxDimension), .exact)
+        XCTAssertEqual(d.divergence(dimension: FitConfig.Trace.autoExactMaxDimension + 1), .hutchinson)
+    }
+}

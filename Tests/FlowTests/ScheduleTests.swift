@@ -1,0 +1,77 @@
+import Foundation
+import XCTest
+@testable import Training
+
+final class ScheduleTests: XCTestCase {
+    func section(_ kind: FitConfig.Schedule, iters: Int = 1000, warmup: Int = 0) -> FitConfig.TrainingSection {
+        var t = FitConfig.TrainingSection()
+        t.schedule = kind
+        t.iters = iters
+        t.warmup = warmup
+        t.lr = 0.01
+        t.plateau.patience = 2
+        t.plateau.minDelta = 0.01
+        t.plateau.annealFraction = 0.5
+        t.plateau.minAnneal = 50
+        return t
+    }
+
+    func testWarmUpIsLinearThenCosineMatchesItsFormula() {
+        var s = LearningRateSchedule(section(.cosine, iters: 1000, warmup: 10))
+        XCTAssertEqual(s.rate(at: 0), 0.001, accuracy: 1e-15)
+        XCTAssertEqual(s.rate(at: 4), 0.005, accuracy: 1e-15)
+        XCTAssertEqual(s.rate(at: 9), 0.01, accuracy: 1e-15)
+        XCTAssertEqual(s.rate(at: 500), 0.005, accuracy: 1e-15)
+        XCTAssertEqual(s.rate(at: 999), 0.01 * 0.5 * (1 + cos(Double.pi * 999 / 1000)))
+        var c = LearningRateSchedule(section(.constant))
+        XCTAssertEqual(c.rate(at: 777), 0.01)
+        XCTAssertFalse(c.isFinished(iterationsDone: 999))
+        XCTAssertTrue(c.isFinished(iterationsDone: 1000))
+    }
+
+    /// Held at the peak while validation improves; after `patience` stale validations a cosine
+    /// anneal of max(minAnneal, fraction × done) iterations, and the run ends with it.
+    func testPlateauAnnealsAfterPatienceStaleValidationsAndStops() {
+        var s = LearningRateSchedule(section(.plateau, iters: 10_000))
+        for i in 0..<100 { XCTAssertEqual(s.rate(at: i), 0.01) }
+        s.observe(validation: 3.0, after: 100)
+        s.observe(validation: 2.9, after: 200)     // improved by ≥ 0.01
+        s.observe(validation: 2.895, after: 300)   // stale 1 (improvement below minDelta)
+        XCTAssertNil(s.annealStart)
+        s.observe(validation: 2.899, after: 400)   // stale 2 → anneal
+        XCTAssertEqual(s.annealStart, 400)
+        XCTAssertEqual(s.annealLength, 200)        // 0.5 × 400
+        XCTAssertEqual(s.rate(at: 400), 0.01, accuracy: 1e-15)
+        XCTAssertEqual(s.rate(at: 500), 0.005, accuracy: 1e-12)
+        XCTAssertFalse(s.isFinished(iterationsDone: 599))
+        XCTAssertTrue(s.isFinished(iterationsDone: 600))
+    }
+
+    func testPlateauAnnealEndsWithinTheBudget() {
+        var s = LearningRateSchedule(section(.plateau, iters: 300))
+        // Always improving: the anneal must still start so that it ends at the budget.
+        var start: Int? = nil
+        for i in 0..<300 {
+            _ = s.rate(at: i)
+            if start == nil, let a = s.annealStart { start = a }
+            if i % 10 == 9 { s.observe(validation: 10 - Double(i) / 10, after: i + 1) }
+        }
+        XCTAssertEqual(start, 200)                 // 200 + max(50, 0.5 × 200) = 300
+        XCTAssertEqual(s.annealStart! + s.annealLength, 300)
+        XCTAssertTrue(s.isFinished(iterationsDone: 300))
+    }
+
+    func testStateSurvivesEncodingForResume() throws {
+        var s = LearningRateSchedule(section(.plateau, iters: 10_000))
+        s.observe(validation: 2, after: 100)
+        s.observe(validation: 2, after: 200)
+        s.observe(validation: 2, after: 300)
+        let data = try JSONEncoder().encode(s)
+        let back = try JSONDecoder().decode(LearningRateSchedule.self, from: data)
+        XCTAssertEqual(back, s)
+        var fresh = LearningRateSchedule(section(.plateau, iters: 10_000))
+        fresh.resume(from: back)
+        XCTAssertEqual(fresh, s)
+        XCTAssertEqual(fresh.rate(at: 350), s.rate(at: 350))
+    }
+}
