@@ -47,6 +47,9 @@ fit() {
   echo "$*" >> "$SPEC"
 }
 
+# Older scripts said `spawn fit …`: the job list now decides what runs at once.
+spawn() { "$@"; }
+
 # evaluated NAME: $OUT/NAME/eval.json is of the final weights, on $EVAL_N points.
 evaluated() {
   [ -f "$OUT/$1/eval.json" ] && [ "$OUT/$1/eval.json" -nt "$OUT/$1/model.safetensors" ] &&
