@@ -190,4 +190,34 @@ public struct FitConfig: Codable, Equatable, Sendable {
     }
 }
 
+extension FitConfig {
+    /// Named starting points for `cnf fit --preset NAME`.
+    public enum Preset: String, CaseIterable, Codable, Sendable {
+        /// cnf's defaults (`FitConfig()`).
+        case `default`
+        /// FFJORD's 2019 toy recipe (cnf 0.1's defaults): Hutchinson trace, tolerance 1e-5,
+        /// Adam lr 1e-3 cosine-annealed over a fixed 10 000 iterations, validation every 500.
+        case ffjord
+
+        public var config: FitConfig {
+            var c = FitConfig()
+            switch self {
+            case .default: break
+            case .ffjord:
+                c.density.trace = .hutchinson
+                c.solver.atol = 1e-5
+                c.solver.rtol = 1e-5
+                c.training.iters = 10_000
+                c.training.lr = 1e-3
+                c.training.schedule = .cosine
+                c.training.warmup = 0
+                c.training.clip = nil
+                c.training.ema = nil
+                c.validation.every = 500
+            }
+            return c
+        }
+    }
+}
+
 public let cnfVersionString = "0.2.0"

@@ -10,6 +10,7 @@ extension FitConfig.Trace: ExpressibleByArgument {}
 extension GradientRoute: ExpressibleByArgument {}
 extension FitConfig.Precision: ExpressibleByArgument {}
 extension FitConfig.Schedule: ExpressibleByArgument {}
+extension FitConfig.Preset: ExpressibleByArgument {}
 extension NoiseDistribution: ExpressibleByArgument {}
 extension Activation: ExpressibleByArgument {}
 extension LayerType: ExpressibleByArgument {}

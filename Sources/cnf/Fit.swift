@@ -35,6 +35,7 @@ struct Fit: ParsableCommand {
     @Option(help: .hidden) var stopAfter: Int?
     @Flag(help: "Print the resolved configuration (as config.json would hold it) and exit.") var dryRun = false
     @Flag(help: "At the end, also render the density and draw samples (cnf render + cnf sample).") var render = false
+    @Option(help: "Start from a named recipe: \(FitConfig.Preset.allCases.map(\.rawValue).joined(separator: ", ")) (FFJORD's 2019 toy recipe: Hutchinson, tolerance 1e-5, lr 1e-3 cosine over 10 000 iterations).") var preset: FitConfig.Preset?
     @Option(help: "Random seed (default \(FitConfig().seed)).") var seed: UInt64?
     @Option(help: "Threads (default 2; results do not depend on it).") var threads: Int?
     @OptionGroup(title: "Data") var dataOptions: DataArguments
@@ -46,7 +47,8 @@ struct Fit: ParsableCommand {
 
     /// The configuration: defaults, then --config, then the options given here.
     func resolvedConfig() throws -> FitConfig {
-        var c = FitConfig()
+        if preset != nil && config != nil { throw CLIError("give either --preset or --config, not both") }
+        var c = preset?.config ?? FitConfig()
         if let path = config { c = try loadConfig(path) }
         if let v = seed { c.seed = v }
         dataOptions.apply(to: &c.data)
