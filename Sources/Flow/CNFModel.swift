@@ -39,6 +39,14 @@ public struct DensityOptions {
         self.solve = solve
         self.adjoint = adjoint ?? AdjointOptions(solve: solve)
     }
+
+    /// The gradient route as the solver takes it: `.backprop`, or `.adjoint` with `adjoint`.
+    public var gradientMethod: GradientMethod {
+        switch gradient {
+        case .adjoint: return .adjoint(adjoint)
+        case .backprop: return .backprop
+        }
+    }
 }
 
 /// The result of one loss-and-gradient evaluation on a batch.
@@ -53,9 +61,9 @@ public struct LossEvaluation {
     public var gradient: [Double]
     public var forward: SolveStats
     public var backward: SolveStats
-    /// Bytes of solver state the gradient needed beyond the model: the stored steps for
-    /// backprop (grows with the number of steps), the augmented state and its stages for the
-    /// adjoint (constant).
+    /// Bytes of solver state the gradient needed beyond the model, summed over the blocks: the
+    /// stored steps for backprop (grows with the number of steps), the augmented state and its
+    /// stages for the adjoint (constant; one backward solver per block).
     public var gradientMemoryBytes: Int = 0
 }
 
@@ -155,11 +163,9 @@ public final class CNF<S: BLASScalar> {
         var batch: Int, divergence: Divergence, kinetic: Bool, jacobian: Bool
     }
     var dynamicsCache: [DynamicsKey: [CNFDynamics<ODENet<S>>]] = [:]
-    var solverCache: [String: ODESolver] = [:]
-    /// Backward solvers per field (they own the augmented state's buffers, ~10 × (2n + p)
-    /// Doubles): built once per shape, not once per training iteration. An entry holds its
-    /// field strongly, so an identifier cannot be reused while it is cached.
-    var adjointCache: [ObjectIdentifier: AdjointSolver] = [:]
+    /// The solvers' buffers (forward solvers, the adjoint's backward solvers per field, backprop's
+    /// replay buffers): built once per shape, not once per training iteration.
+    let workspace = SolveWorkspace()
 
     func dynamics(batch: Int, divergence: Divergence, kinetic: Bool = false, jacobian: Bool = false) -> [CNFDynamics<ODENet<S>>] {
         let key = DynamicsKey(batch: batch, divergence: divergence, kinetic: kinetic, jacobian: jacobian)
@@ -167,30 +173,13 @@ public final class CNF<S: BLASScalar> {
             for f in d { f.threads = threads }
             return d
         }
-        if dynamicsCache.count > 8 { dynamicsCache.removeAll(); adjointCache.removeAll() }
+        if dynamicsCache.count > 8 { dynamicsCache.removeAll(); workspace.removeAll() }
         let d = networks.map {
             CNFDynamics(network: $0, batchSize: batch, divergence: divergence, kineticEnergy: kinetic,
                         jacobianFrobenius: jacobian, chunks: min(chunks, max(batch, 1)), threads: threads)
         }
         dynamicsCache[key] = d
         return d
-    }
-
-    func adjointSolver(for field: CNFDynamics<ODENet<S>>, options: AdjointOptions) throws -> AdjointSolver {
-        let key = ObjectIdentifier(field)
-        if let s = adjointCache[key], s.options == options { return s }
-        let s = try AdjointSolver(field, options: options)
-        adjointCache[key] = s
-        return s
-    }
-
-    func solver(dimension: Int, options: SolveOptions) throws -> ODESolver {
-        let key = "\(dimension)|\(options)"
-        if let s = solverCache[key] { return s }
-        if solverCache.count > 16 { solverCache.removeAll() }
-        let s = try ODESolver(dimension: dimension, options: options)
-        solverCache[key] = s
-        return s
     }
 
     // MARK: Loss and gradient
@@ -213,20 +202,17 @@ public final class CNF<S: BLASScalar> {
             precondition(noise.count == config.blocks, "one noise array per block is needed")
             for (f, e) in zip(fields, noise) { f.setNoise(e) }
         }
-        let solver = try self.solver(dimension: layout.dimension, options: options.solve)
         let times = endTimes
-        let useTape = wantGradient && options.gradient == .backprop
-        var tapes: [StepTape] = []
-        var finals: [[Double]] = []
+        let route: GradientMethod = wantGradient ? options.gradientMethod : .none
+        var solutions: [Solution] = []
         var state = fields[0].initialState(points: points)
         var forward = SolveStats()
         for b in 0..<config.blocks {
-            let tape: StepTape? = useTape ? StepTape() : nil
-            forward = forward + (try state.withUnsafeMutableBufferPointer {
-                try solver.solve(fields[b], state: $0.baseAddress!, from: 0, to: times[b], tape: tape)
-            })
-            if let tape { tapes.append(tape) }
-            finals.append(state)
+            let solution = try ODE.solve(fields[b], y0: state, from: 0, to: times[b], options: options.solve,
+                                         gradient: route, workspace: workspace)
+            forward = forward + solution.stats
+            state = solution.y
+            solutions.append(solution)
         }
 
         // Loss = mean_i [ −log N(z_i) + ℓ_i ] + λ_K mean K_i + λ_J mean Jf_i.
@@ -259,7 +245,7 @@ public final class CNF<S: BLASScalar> {
         for b in stride(from: config.blocks - 1, through: 0, by: -1) {
             if config.trainTime {
                 // dL/dT_b = a(T_b)ᵀ g(s(T_b), T_b); dT/dτ = 2τ.
-                finals[b].withUnsafeBufferPointer { s in
+                solutions[b].y.withUnsafeBufferPointer { s in
                     g.withUnsafeMutableBufferPointer { fieldOut in
                         fields[b].evaluate(t: times[b], y: s.baseAddress!, dy: fieldOut.baseAddress!)
                     }
@@ -268,27 +254,14 @@ public final class CNF<S: BLASScalar> {
                 for i in 0..<layout.dimension { dT += a[i] * g[i] }
                 gradient[config.blocks * np + b] = dT * 2 * timeRoots[b]
             }
-            if options.gradient == .backprop {
-                var thetaBar = [Double](repeating: 0, count: np)
-                backward.evaluations += backpropagate(fields[b], tape: tapes[b], yBar: &a, thetaBar: &thetaBar)
-                backward.acceptedSteps += tapes[b].count
-                for i in 0..<np { gradient[b * np + i] = thetaBar[i] }
-            } else {
-                let adjoint = try adjointSolver(for: fields[b], options: options.adjoint)
-                let r = try adjoint.gradient(finalState: finals[b], cotangent: a, from: times[b], to: 0)
-                backward = backward + r.stats
-                a = r.yBar
-                for i in 0..<np { gradient[b * np + i] = r.thetaBar[i] }
-            }
+            let cotangents = try solutions[b].pullback(a)
+            backward = backward + cotangents.stats
+            a = cotangents.y0
+            for i in 0..<np { gradient[b * np + i] = cotangents.theta[i] }
         }
         result.gradient = gradient
         result.backward = backward
-        let stages = options.solve.method.tableau.stages
-        if options.gradient == .backprop {
-            result.gradientMemoryBytes = tapes.reduce(0) { $0 + 8 * ($1.states.count + 2 * $1.count) }
-        } else {
-            result.gradientMemoryBytes = 8 * (2 * layout.dimension + np) * (stages + 3)
-        }
+        result.gradientMemoryBytes = solutions.reduce(0) { $0 + $1.gradientMemoryBytes }
         return result
     }
 
@@ -313,7 +286,6 @@ public final class CNF<S: BLASScalar> {
             let n = min(batchSize, total - start)
             let fields = dynamics(batch: n, divergence: divergence)
             let layout = fields[0].layout
-            let solver = try self.solver(dimension: layout.dimension, options: solve)
             var state = fields[0].initialState(points: Array(points[(start * d)..<((start + n) * d)]))
             var blockStart = 0.0
             for b in 0..<config.blocks {
@@ -321,9 +293,10 @@ public final class CNF<S: BLASScalar> {
                 let from = max(0, startTime - blockStart)
                 if from >= times[b] { continue }
                 if divergence == .hutchinson { fields[b].drawNoise(noise, using: &generator) }
-                stats = stats + (try state.withUnsafeMutableBufferPointer {
-                    try solver.solve(fields[b], state: $0.baseAddress!, from: from, to: times[b])
-                })
+                let solution = try ODE.solve(fields[b], y0: state, from: from, to: times[b], options: solve,
+                                             workspace: workspace)
+                stats = stats + solution.stats
+                state = solution.y
             }
             let l = layout.logDensity!
             state.withUnsafeBufferPointer { s in
@@ -358,7 +331,6 @@ public final class CNF<S: BLASScalar> {
         while start < total {
             let n = min(batchSize, total - start)
             let fields = dynamics(batch: n, divergence: .off)
-            let solver = try self.solver(dimension: n * d, options: solve)
             var state = Array(base[(start * d)..<((start + n) * d)])
             for b in stride(from: config.blocks - 1, through: 0, by: -1) {
                 // Requested snapshots inside this block, in decreasing local time.
@@ -370,20 +342,14 @@ public final class CNF<S: BLASScalar> {
                     if inside { wanted.append((i, tau - lo)) }
                 }
                 wanted.sort { $0.local > $1.local }
-                var outputTimes = [times[b]]
-                var owners: [Int?] = [nil]
-                for w in wanted {
-                    if w.local == outputTimes.last! { owners[owners.count - 1] = w.index; continue }
-                    outputTimes.append(w.local); owners.append(w.index)
-                }
-                if outputTimes.last! != 0 { outputTimes.append(0); owners.append(nil) }
-                stats = stats + (try state.withUnsafeMutableBufferPointer { buf in
-                    try solver.solve(fields[b], state: buf.baseAddress!, times: outputTimes) { k, y in
-                        if let owner = owners[k] {
-                            for i in 0..<(n * d) { snapshots[owner][start * d + i] = y[i] }
-                        }
-                    }
-                })
+                let solution = try ODE.solve(fields[b], y0: state, from: times[b], to: 0, options: solve,
+                                             saveAt: .times(wanted.map { $0.local }) { k, y in
+                                                 let owner = wanted[k].index
+                                                 for i in 0..<(n * d) { snapshots[owner][start * d + i] = y[i] }
+                                             },
+                                             workspace: workspace)
+                stats = stats + solution.stats
+                state = solution.y
             }
             for i in 0..<(n * d) { out[start * d + i] = state[i] }
             start += n
@@ -397,12 +363,9 @@ public final class CNF<S: BLASScalar> {
     public func encode(points: [Double], solve: SolveOptions) throws -> [Double] {
         let d = dimension, n = points.count / d
         let fields = dynamics(batch: n, divergence: .off)
-        let solver = try self.solver(dimension: n * d, options: solve)
         var state = points
         for b in 0..<config.blocks {
-            _ = try state.withUnsafeMutableBufferPointer {
-                try solver.solve(fields[b], state: $0.baseAddress!, from: 0, to: endTimes[b])
-            }
+            state = try ODE.solve(fields[b], y0: state, from: 0, to: endTimes[b], options: solve, workspace: workspace).y
         }
         return state
     }

@@ -1,15 +1,19 @@
 /// The accepted steps of a solve (t_n, h_n, y_n): what backpropagation through the solver
 /// needs to replay it. Memory grows with the number of steps (the price the adjoint avoids).
-public final class StepTape {
-    public private(set) var times: [Double] = []
-    public private(set) var steps: [Double] = []
-    public private(set) var states: [Double] = []
-    public private(set) var dimension = 0
-    public private(set) var tableau: ButcherTableau = .euler
+/// A `.backprop` solution owns its tape.
+final class StepTape {
+    private(set) var times: [Double] = []
+    private(set) var steps: [Double] = []
+    private(set) var states: [Double] = []
+    private(set) var dimension = 0
+    private(set) var tableau: ButcherTableau = .euler
 
-    public init() {}
+    init() {}
 
-    public var count: Int { times.count }
+    var count: Int { times.count }
+
+    /// Bytes the tape holds: y_n, t_n and h_n for each accepted step.
+    var bytes: Int { 8 * (states.count + 2 * count) }
 
     func begin(dimension: Int, tableau: ButcherTableau) {
         self.dimension = dimension
@@ -28,76 +32,99 @@ public final class StepTape {
 
 /// Backpropagation through the solver's own steps ("discretize, then optimize"): the exact
 /// gradient of the discretized solution y_N with respect to y_0 and θ, with the accepted step
-/// sizes held fixed. Each step is replayed (its stages recomputed from y_n) and reversed:
+/// sizes held fixed. Each step is replayed (its stages recomputed from y_n by the same stage
+/// routine as the forward step, `ButcherTableau.computeStages`) and reversed:
 ///
 ///     k̄_i = h b_i ȳ_{n+1} + Σ_{j>i} h a_ji Ȳ_j,   Ȳ_i = k̄_iᵀ ∂f/∂y(Y_i),
 ///     ȳ_n = ȳ_{n+1} + Σ_i Ȳ_i,                      θ̄ += Σ_i k̄_iᵀ ∂f/∂θ(Y_i).
 ///
-/// - Parameters:
-///   - yBar: on entry ∂L/∂y_N, on return ∂L/∂y_0.
-///   - thetaBar: ∂L/∂θ is added to it.
-/// - Returns: the number of vector-Jacobian products plus replayed evaluations.
-@discardableResult
-public func backpropagate(_ field: DifferentiableVectorField, tape: StepTape,
-                          yBar: inout [Double], thetaBar: inout [Double]) -> Int {
-    let n = tape.dimension, tab = tape.tableau, s = tab.stages, p = field.parameterCount
-    precondition(yBar.count == n && thetaBar.count == p)
-    var stageInputs = [Double](repeating: 0, count: s * n)
-    var k = [Double](repeating: 0, count: s * n)
-    var kBar = [Double](repeating: 0, count: s * n)
-    var stageBar = [Double](repeating: 0, count: n)
-    var thetaStage = [Double](repeating: 0, count: p)
-    var scratch = [Double](repeating: 0, count: n)
-    var work = 0
-    for step in stride(from: tape.count - 1, through: 0, by: -1) {
-        let t = tape.times[step], h = tape.steps[step]
-        let y = Array(tape.states[(step * n)..<((step + 1) * n)])
-        // Replay the stages.
-        for i in 0..<s {
-            for d in 0..<n { stageInputs[i * n + d] = y[d] }
-            for j in 0..<i where tab.a[i][j] != 0 {
-                for d in 0..<n { stageInputs[i * n + d] += h * tab.a[i][j] * k[j * n + d] }
-            }
-            // The last FSAL stage only serves the error estimate (b = 0): not needed.
-            if i == s - 1 && tab.fsal { continue }
-            stageInputs.withUnsafeBufferPointer { si in
-                k.withUnsafeMutableBufferPointer { kp in
-                    field.evaluate(t: t + tab.c[i] * h, y: si.baseAddress! + i * n, dy: kp.baseAddress! + i * n)
+/// Owns the replay's buffers for one shape (dimension n, stages s, parameters p: 3sn + 2n + p
+/// Doubles), allocated once; a pullback allocates nothing per step.
+final class BackpropReplay {
+    let n: Int, s: Int, p: Int
+    let stageInputs: UnsafeMutablePointer<Double>
+    let k: UnsafeMutablePointer<Double>
+    let kBar: UnsafeMutablePointer<Double>
+    let stageBar: UnsafeMutablePointer<Double>
+    let scratch: UnsafeMutablePointer<Double>
+    let thetaStage: UnsafeMutablePointer<Double>
+    var live: [Bool]
+
+    init(dimension n: Int, stages s: Int, parameters p: Int) {
+        self.n = n; self.s = s; self.p = p
+        stageInputs = .allocate(capacity: s * n)
+        k = .allocate(capacity: s * n)
+        kBar = .allocate(capacity: s * n)
+        stageBar = .allocate(capacity: n)
+        scratch = .allocate(capacity: n)
+        thetaStage = .allocate(capacity: max(p, 1))
+        live = [Bool](repeating: false, count: s)
+    }
+
+    deinit {
+        stageInputs.deallocate(); k.deallocate(); kBar.deallocate()
+        stageBar.deallocate(); scratch.deallocate(); thetaStage.deallocate()
+    }
+
+    /// - Parameters:
+    ///   - yBar: on entry ∂L/∂y_N, on return ∂L/∂y_0.
+    ///   - thetaBar: ∂L/∂θ is added to it.
+    /// - Returns: the number of vector-Jacobian products plus replayed evaluations.
+    func pullback(_ field: DifferentiableVectorField, tape: StepTape,
+                  yBar: inout [Double], thetaBar: inout [Double]) -> Int {
+        let tab = tape.tableau
+        precondition(tape.dimension == n && tab.stages == s && field.parameterCount == p
+                     && yBar.count == n && thetaBar.count == p, "backprop replay shape mismatch")
+        // The last FSAL stage only serves the error estimate (b = 0): not replayed.
+        let replayed = 0..<(tab.fsal ? s - 1 : s)
+        var work = 0
+        tape.states.withUnsafeBufferPointer { states in
+            yBar.withUnsafeMutableBufferPointer { yb in
+                thetaBar.withUnsafeMutableBufferPointer { tb in
+                    for step in stride(from: tape.count - 1, through: 0, by: -1) {
+                        let t = tape.times[step], h = tape.steps[step]
+                        work += tab.computeStages(field, t: t, h: h, y: states.baseAddress! + step * n, k: k,
+                                                  inputs: stageInputs, inputStride: n, dimension: n, range: replayed)
+                        work += reverseStep(field, tab, t: t, h: h, yBar: yb.baseAddress!,
+                                            thetaBar: tb.baseAddress ?? thetaStage)  // p = 0: nothing is added
+                    }
                 }
             }
-            work += 1
         }
-        // Reverse them.
-        var live = [Bool](repeating: false, count: s)
+        return work
+    }
+
+    /// The reverse of one replayed step: ȳ and θ̄ updated in place. Returns the VJPs made.
+    @inline(__always)
+    private func reverseStep(_ field: DifferentiableVectorField, _ tab: ButcherTableau, t: Double, h: Double,
+                             yBar: UnsafeMutablePointer<Double>, thetaBar: UnsafeMutablePointer<Double>) -> Int {
+        var work = 0
         for i in 0..<s {
             let w = h * tab.b[i]
             live[i] = w != 0
             for d in 0..<n { kBar[i * n + d] = w * yBar[d] }
         }
         for i in stride(from: s - 1, through: 0, by: -1) where live[i] {
-            stageInputs.withUnsafeBufferPointer { si in
-                kBar.withUnsafeBufferPointer { kb in
-                    scratch.withUnsafeMutableBufferPointer { sc in
-                        stageBar.withUnsafeMutableBufferPointer { sb in
-                            thetaStage.withUnsafeMutableBufferPointer { tb in
-                                field.vectorJacobianProduct(
-                                    t: t + tab.c[i] * h, y: si.baseAddress! + i * n,
-                                    cotangent: kb.baseAddress! + i * n, dy: sc.baseAddress!,
-                                    yBar: sb.baseAddress!, thetaBar: tb.baseAddress!)
-                            }
-                        }
-                    }
-                }
-            }
+            field.vectorJacobianProduct(t: t + tab.c[i] * h, y: stageInputs + i * n, cotangent: kBar + i * n,
+                                        dy: scratch, yBar: stageBar, thetaBar: thetaStage)
             work += 1
             for q in 0..<p { thetaBar[q] += thetaStage[q] }
             for d in 0..<n { yBar[d] += stageBar[d] }
-            for j in 0..<i where tab.a[i][j] != 0 {
-                let w = h * tab.a[i][j]
+            let row = tab.a[i]
+            for j in 0..<i where row[j] != 0 {
+                let w = h * row[j]
                 live[j] = true
                 for d in 0..<n { kBar[j * n + d] += w * stageBar[d] }
             }
         }
+        return work
     }
-    return work
+}
+
+/// One-shot backprop through a recorded solve (tests): see `BackpropReplay`.
+@discardableResult
+func backpropagate(_ field: DifferentiableVectorField, tape: StepTape,
+                   yBar: inout [Double], thetaBar: inout [Double]) -> Int {
+    BackpropReplay(dimension: tape.dimension, stages: tape.tableau.stages, parameters: field.parameterCount)
+        .pullback(field, tape: tape, yBar: &yBar, thetaBar: &thetaBar)
 }

@@ -4,15 +4,16 @@ import Glibc
 import Darwin
 #endif
 
-/// Solves dy/dt = f(t, y) with a Runge–Kutta method from `SolveOptions`.
+/// The forward engine behind `solve(_:y0:from:to:options:saveAt:gradient:workspace:)`: a
+/// Runge–Kutta method from `SolveOptions` with its step-size controller.
 ///
 /// The solver owns every buffer a step needs (stages, trial state, error), allocated once
 /// for its dimension; stepping allocates nothing. Integration runs forwards or backwards
-/// (t1 < t0) alike. Reuse one solver for many solves of the same dimension.
-public final class ODESolver {
-    public let dimension: Int
-    public let options: SolveOptions
-    public let tableau: ButcherTableau
+/// (t1 < t0) alike. A `SolveWorkspace` keeps one per dimension and options.
+final class ODESolver {
+    let dimension: Int
+    let options: SolveOptions
+    let tableau: ButcherTableau
 
     /// Stage derivatives k_i, `stages × dimension`.
     let k: UnsafeMutablePointer<Double>
@@ -22,7 +23,7 @@ public final class ODESolver {
     let error: UnsafeMutablePointer<Double>
     let groups: [NormGroup]
 
-    public init(dimension: Int, options: SolveOptions) throws {
+    init(dimension: Int, options: SolveOptions) throws {
         if let m = options.validationError() { throw ODEError.invalidOptions(m) }
         precondition(dimension > 0, "dimension must be positive")
         self.dimension = dimension
@@ -44,13 +45,13 @@ public final class ODESolver {
 
     /// Integrates `state` in place from t0 to t1.
     @discardableResult
-    public func solve(_ f: VectorField, state: UnsafeMutablePointer<Double>, from t0: Double, to t1: Double,
+    func solve(_ f: VectorField, state: UnsafeMutablePointer<Double>, from t0: Double, to t1: Double,
                       tape: StepTape? = nil) throws -> SolveStats {
         try solve(f, state: state, times: [t0, t1], tape: tape) { _, _ in }
     }
 
     /// Array convenience: returns y(t1).
-    public func solve(_ f: VectorField, y0: [Double], from t0: Double, to t1: Double,
+    func solve(_ f: VectorField, y0: [Double], from t0: Double, to t1: Double,
                       tape: StepTape? = nil) throws -> (y: [Double], stats: SolveStats) {
         precondition(y0.count == dimension, "y0 has \(y0.count) entries, the solver was made for \(dimension)")
         var y = y0
@@ -63,7 +64,7 @@ public final class ODESolver {
     /// Integrates `state` in place through `times` (monotone, either direction; `times[0]` is
     /// the start), calling `observe(i, y(times[i]))` at each of them, the start included.
     /// Steps are shortened to land on each requested time exactly.
-    public func solve(_ f: VectorField, state y: UnsafeMutablePointer<Double>, times: [Double],
+    func solve(_ f: VectorField, state y: UnsafeMutablePointer<Double>, times: [Double],
                       tape: StepTape? = nil,
                       observe: (Int, UnsafePointer<Double>) -> Void) throws -> SolveStats {
         precondition(f.dimension == dimension, "field has dimension \(f.dimension), solver \(dimension)")
@@ -90,17 +91,8 @@ public final class ODESolver {
     @inline(__always)
     func attemptStep(_ f: VectorField, y: UnsafePointer<Double>, t: Double, h: Double) -> Int {
         let n = dimension, s = tableau.stages
-        var evals = 0
-        for i in 1..<s {
-            let row = tableau.a[i]
-            for d in 0..<n { trial[d] = y[d] }
-            for j in 0..<i where row[j] != 0 {
-                let w = h * row[j], kj = k + j * n
-                for d in 0..<n { trial[d] += w * kj[d] }
-            }
-            f.evaluate(t: t + tableau.c[i] * h, y: trial, dy: k + i * n)
-            evals += 1
-        }
+        let evals = tableau.computeStages(f, t: t, h: h, y: y, k: k, inputs: trial, inputStride: 0,
+                                          dimension: n, range: 1..<s)
         if tableau.fsal {
             // The last stage's input is y + h Σ b_j k_j: the new solution.
             for d in 0..<n { candidate[d] = trial[d] }

@@ -1,6 +1,6 @@
 /// How to solve: method, tolerances and step control. A value, composed at the call
 /// (as diffrax composes solver, controller and adjoint).
-public struct SolveOptions: Sendable, Codable, Equatable {
+public struct SolveOptions: Sendable, Codable, Hashable {
     public var method: SolverMethod = .dopri5
     /// Relative and absolute tolerances of the adaptive methods. The error ratio of a step is
     /// RMS_i( err_i / (atol + rtol · max(|y0_i|, |y1_i|)) ); the step is accepted when ≤ 1.
@@ -26,9 +26,10 @@ public struct SolveOptions: Sendable, Codable, Equatable {
     public var pcoeff: Double = 0
     /// The error norm: by default the RMS over the whole state. With groups, it is the largest
     /// of the RMS norms of each group (torchdiffeq's mixed norm), and components in no group
-    /// are left out: a seminorm. The adjoint uses groups [y], [a], [θ̄], or [y], [a] for the
-    /// seminorm (θ̄ never feeds back into the dynamics, so its error need not limit the
-    /// step; Kidger, Chen & Lyons 2021).
+    /// are left out: a seminorm. The adjoint's backward solve over [y, a, θ̄] uses these groups
+    /// for y, the same groups for a, and [θ̄] unless it is a seminorm (θ̄ never feeds back into
+    /// the dynamics, so its error need not limit the step; Kidger, Chen & Lyons 2021); without
+    /// groups that is [y], [a], [θ̄] (see `AdjointOptions.augmentedNormGroups`).
     public var normGroups: [NormGroup]? = nil
 
     public init(method: SolverMethod = .dopri5, rtol: Double = 1e-5, atol: Double = 1e-5) {
@@ -56,7 +57,7 @@ public struct SolveOptions: Sendable, Codable, Equatable {
 }
 
 /// A contiguous run of state components, normed together.
-public struct NormGroup: Sendable, Codable, Equatable {
+public struct NormGroup: Sendable, Codable, Hashable {
     public var start: Int
     public var count: Int
     public init(start: Int, count: Int) { self.start = start; self.count = count }
@@ -85,17 +86,25 @@ public enum ODEError: Error, CustomStringConvertible, Equatable {
     case maxStepsReached(steps: Int, t: Double)
     case nonFiniteState(t: Double)
     case invalidOptions(String)
+    /// Arguments that do not fit the field (a state or cotangent of the wrong length).
+    case invalidInput(String)
+    /// `Solution.pullback` on a solve made with `GradientMethod.none`.
+    case noPullback
 
     public var description: String {
         switch self {
         case let .stepSizeUnderflow(t, h):
             return "step size underflow at t=\(fmt(t)) (h=\(fmtE(h))): loosen rtol/atol or use a fixed-step solver"
         case let .maxStepsReached(n, t):
-            return "max steps (\(n)) reached at t=\(fmt(t)): raise the step limit, loosen rtol/atol, or regularize the dynamics (--rnode)"
+            return "max steps (\(n)) reached at t=\(fmt(t)): raise the step limit, loosen rtol/atol, or regularize the dynamics (kinetic-energy and Jacobian penalties)"
         case let .nonFiniteState(t):
             return "non-finite state at t=\(fmt(t)): the dynamics produced NaN or infinity; lower the learning rate or tighten tolerances"
         case let .invalidOptions(m):
             return "invalid solver options: \(m)"
+        case let .invalidInput(m):
+            return "invalid solver input: \(m)"
+        case .noPullback:
+            return "no pullback: the solve was made with gradient .none (solve with .adjoint or .backprop to differentiate it)"
         }
     }
 }

@@ -27,6 +27,32 @@ public struct ButcherTableau: Sendable {
 
     /// Evaluations an attempted step costs once the first stage is known.
     public var evaluationsPerStep: Int { fsal ? stages - 1 : stages }
+
+    /// The one stage routine of every Runge–Kutta step, forward solve and backprop's replay alike:
+    /// for each i in `range`,
+    ///
+    ///     Y_i = y + h Σ_{j<i} a_ij k_j,   k_i = f(t + c_i h, Y_i),
+    ///
+    /// with k_j (j < i) already in `k` (`stages × n`). Y_i is written to `inputs + i · inputStride`:
+    /// stride 0 reuses one buffer for every stage (the forward step), stride n keeps each stage's
+    /// input (the replay, whose reverse pass needs them). Returns the evaluations made.
+    @inline(__always)
+    func computeStages(_ f: VectorField, t: Double, h: Double, y: UnsafePointer<Double>,
+                       k: UnsafeMutablePointer<Double>, inputs: UnsafeMutablePointer<Double>, inputStride: Int,
+                       dimension n: Int, range: Range<Int>) -> Int {
+        var evals = 0
+        for i in range {
+            let row = a[i], input = inputs + i * inputStride
+            for d in 0..<n { input[d] = y[d] }
+            for j in 0..<i where row[j] != 0 {
+                let w = h * row[j], kj = k + j * n
+                for d in 0..<n { input[d] += w * kj[d] }
+            }
+            f.evaluate(t: t + c[i] * h, y: input, dy: k + i * n)
+            evals += 1
+        }
+        return evals
+    }
 }
 
 extension ButcherTableau {
@@ -94,7 +120,7 @@ extension ButcherTableau {
     }()
 }
 
-/// The solvers cnf offers, by name (`--solver`).
+/// The methods offered by name (the configuration's `solver.method`).
 public enum SolverMethod: String, CaseIterable, Sendable, Codable {
     case euler, midpoint, heun, rk4, bosh3, dopri5, tsit5
 
