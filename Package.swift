@@ -21,7 +21,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnf", targets: ["cnf"]),
-        .library(name: "Flow", targets: ["Networks", "Flow", "Training", "Persistence"]),
+        .library(name: "Flow", targets: ["CNFCore", "ODE", "Networks", "Flow", "Training", "Persistence", "ToyData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
