@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "FlowTests", dependencies: ["Networks", "Flow", "Training", "Persistence", "ODE", "CNFCore", "ToyData"],
                     swiftSettings: [v5]),
         .testTarget(name: "ToyDataTests", dependencies: ["ToyData", "CNFCore"], swiftSettings: [v5]),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "CPNG", "CNFCore"], swiftSettings: [v5]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "CNFCore"], swiftSettings: [v5]),
         .testTarget(name: "CLITests", dependencies: ["cnf", "CNFCore", "Networks", "Flow", "ODE", "Render"], swiftSettings: [v5]),
     ]
 )
