@@ -21,7 +21,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cnf", targets: ["cnf"]),
-        .library(name: "Flow", targets: ["Networks", "Flow", "Training", "Persistence"]),
+        .library(name: "Flow", targets: ["CNFCore", "ODE", "Networks", "Flow", "Training", "Persistence", "ToyData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "FlowTests", dependencies: ["Networks", "Flow", "Training", "Persistence", "ODE", "CNFCore", "ToyData"],
                     swiftSettings: [v5]),
         .testTarget(name: "ToyDataTests", dependencies: ["ToyData", "CNFCore"], swiftSettings: [v5]),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "CPNG", "CNFCore"], swiftSettings: [v5]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "CNFCore"], swiftSettings: [v5]),
         .testTarget(name: "CLITests", dependencies: ["cnf", "CNFCore", "Networks", "Flow", "ODE", "Render"], swiftSettings: [v5]),
     ]
 )

@@ -2,6 +2,16 @@
 // declared on the property), unknown keys rejected, and maxStep = ∞ written as absent (JSON has
 // no infinity).
 
+/// A configuration section that decodes onto an existing value: keys present in the file
+/// replace the value's fields, missing keys keep them. A section nested in a larger
+/// configuration thus keeps the defaults the larger one declares for it (not the section
+/// type's own), so every default is stated once.
+public protocol OverlayDecodable {
+    mutating func overlay(from decoder: Decoder) throws
+}
+
+extension SolveOptions: OverlayDecodable {}
+
 extension SolveOptions {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case method, rtol, atol, step, minStep, maxStep, maxSteps, safety, minFactor, maxFactor, icoeff, pcoeff, normGroups
@@ -9,12 +19,16 @@ extension SolveOptions {
 
     public init(from decoder: Decoder) throws {
         self.init()
+        try overlay(from: decoder)
+    }
+
+    public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "solver")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         method = try c.decodeIfPresent(SolverMethod.self, forKey: .method) ?? method
         rtol = try c.decodeIfPresent(Double.self, forKey: .rtol) ?? rtol
         atol = try c.decodeIfPresent(Double.self, forKey: .atol) ?? atol
-        step = try c.decodeIfPresent(Double.self, forKey: .step)
+        if c.contains(.step) { step = try c.decodeIfPresent(Double.self, forKey: .step) }
         minStep = try c.decodeIfPresent(Double.self, forKey: .minStep) ?? minStep
         maxStep = try c.decodeIfPresent(Double.self, forKey: .maxStep) ?? maxStep
         maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps) ?? maxSteps
@@ -23,7 +37,7 @@ extension SolveOptions {
         maxFactor = try c.decodeIfPresent(Double.self, forKey: .maxFactor) ?? maxFactor
         icoeff = try c.decodeIfPresent(Double.self, forKey: .icoeff) ?? icoeff
         pcoeff = try c.decodeIfPresent(Double.self, forKey: .pcoeff) ?? pcoeff
-        normGroups = try c.decodeIfPresent([NormGroup].self, forKey: .normGroups)
+        if c.contains(.normGroups) { normGroups = try c.decodeIfPresent([NormGroup].self, forKey: .normGroups) }
     }
 
     public func encode(to encoder: Encoder) throws {

@@ -1,8 +1,11 @@
+import Foundation
+
 extension SafeTensorsFile {
     /// Parses and validates a safetensors file's bytes. `file` names it in errors.
     ///
     /// Checks, in order: the 8-byte length and the header fit in the file; the header is JSON
-    /// (UTF-8, one object, trailing spaces allowed); `__metadata__` maps strings to strings;
+    /// (parsed by Foundation's `JSONSerialization`: UTF-8, one object, trailing spaces allowed;
+    /// no key twice in one object); `__metadata__` maps strings to strings;
     /// every tensor entry has exactly `dtype` (F32, F64, I64 or U64), `shape` (non-negative
     /// integers) and `data_offsets` ([begin, end]) with end − begin = count·size; sorted by
     /// begin, the tensors tile the data section from 0 to its end with no gap or overlap.
@@ -22,49 +25,58 @@ extension SafeTensorsFile {
         guard headerSize >= 2, bytes[8] == UInt8(ascii: "{") else {
             throw fail("bad header: JSON object expected after the 8-byte length")
         }
-        let root: JSONValue
+        let header = bytes[8..<(8 + headerSize)]
+        let root: Any
         do {
-            root = try JSONParser.parse(Array(bytes[8..<(8 + headerSize)]))
-        } catch let error as JSONParser.Failure {
-            throw fail("bad JSON header: \(error.message)")
+            root = try JSONSerialization.jsonObject(with: Data(header))
+        } catch {
+            let reason = (error as NSError).userInfo["NSDebugDescription"] as? String ?? "\(error)"
+            throw fail("bad JSON header: \(reason.replacingOccurrences(of: "\n", with: " "))")
         }
-        guard case .object(let members) = root else { throw fail("bad header: not a JSON object") }
+        guard let members = root as? [String: Any] else { throw fail("bad header: not a JSON object") }
+        // Foundation keeps the last of two equal keys without a word; two entries for one name
+        // make the header ambiguous.
+        if let key = SafeTensorsFile.duplicateKey(in: header) {
+            throw fail("bad JSON header: duplicate key \"\(key)\"")
+        }
 
         var entries: [String: (dtype: SafeTensorDType, shape: [Int])] = [:]
         var metadata: [String: String] = [:]
         var spans: [(begin: Int, end: Int, name: String)] = []
         let dataStart = 8 + headerSize, dataSize = bytes.count - dataStart
-        for (name, value) in members {
+        for name in members.keys.sorted() {
+            let value = members[name]!
             if name == "__metadata__" {
-                guard case .object(let entries) = value else { throw fail("bad header: __metadata__ is not an object") }
-                for (key, v) in entries {
-                    guard case .string(let text) = v else {
+                guard let entries = value as? [String: Any] else { throw fail("bad header: __metadata__ is not an object") }
+                for key in entries.keys.sorted() {
+                    guard let text = entries[key] as? String else {
                         throw fail("bad header: __metadata__ value for \"\(key)\" is not a string")
                     }
                     metadata[key] = text
                 }
                 continue
             }
-            guard case .object(let fields) = value else { throw fail("bad header: tensor \"\(name)\" is not an object") }
+            guard let fields = value as? [String: Any] else { throw fail("bad header: tensor \"\(name)\" is not an object") }
             var dtype: SafeTensorDType?, shape: [Int]?, offsets: [Int]?
-            for (field, v) in fields {
+            for field in fields.keys.sorted() {
+                let v = fields[field]!
                 switch field {
                 case "dtype":
-                    guard case .string(let text) = v else { throw fail("tensor \"\(name)\": dtype is not a string") }
+                    guard let text = v as? String else { throw fail("tensor \"\(name)\": dtype is not a string") }
                     guard let known = SafeTensorDType(rawValue: text) else {
                         throw fail("tensor \"\(name)\": unsupported dtype \"\(text)\" (cnf reads F32, F64, I64, U64)")
                     }
                     dtype = known
                 case "shape":
-                    guard case .array(let items) = v, items.allSatisfy({ $0.integer != nil }) else {
+                    guard let items = SafeTensorsFile.naturals(v) else {
                         throw fail("tensor \"\(name)\": shape is not a list of non-negative integers")
                     }
-                    shape = items.map { $0.integer! }
+                    shape = items
                 case "data_offsets":
-                    guard case .array(let items) = v, items.count == 2, let b = items[0].integer, let e = items[1].integer else {
+                    guard let items = SafeTensorsFile.naturals(v), items.count == 2 else {
                         throw fail("tensor \"\(name)\": data_offsets is not [begin, end] with non-negative integers")
                     }
-                    offsets = [b, e]
+                    offsets = items
                 default:
                     throw fail("tensor \"\(name)\": unknown field \"\(field)\"")
                 }
@@ -112,5 +124,60 @@ extension SafeTensorsFile {
             throw fail("\(dataSize - next) trailing bytes: header accounts for \(next) bytes of data, file has \(dataSize)")
         }
         self.init(tensors: tensors, metadata: metadata)
+    }
+
+    /// A JSON array of non-negative integers as Foundation parsed it, or nil. JSONSerialization
+    /// types its numbers: integers come as integer NSNumbers, `1.0`, `1e2` and integers beyond
+    /// 64 bits as floating-point or decimal ones, `true` as a boolean: only the first pass.
+    static func naturals(_ value: Any) -> [Int]? {
+        guard let items = value as? [Any] else { return nil }
+        var out: [Int] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            guard let number = item as? NSNumber, !(number is NSDecimalNumber) else { return nil }
+            switch String(cString: number.objCType) {
+            case "s", "i", "l", "q":
+                let v = number.int64Value
+                guard v >= 0 else { return nil }
+                out.append(Int(v))
+            case "S", "I", "L", "Q":
+                let v = number.uint64Value
+                guard v <= UInt64(Int.max) else { return nil }
+                out.append(Int(v))
+            default:  // "c"/"C" (booleans), "f"/"d" (non-integers)
+                return nil
+            }
+        }
+        return out
+    }
+
+    /// The first key that occurs twice in one object of `json`, or nil. `json` has already been
+    /// parsed by JSONSerialization (so its strings are terminated and its brackets balanced);
+    /// this only walks its strings and brackets, and lets Foundation decode each key.
+    static func duplicateKey(in json: ArraySlice<UInt8>) -> String? {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), colon = UInt8(ascii: ":")
+        var open: [Set<String>?] = []  // one per open container: the keys seen in an object, nil in an array
+        var i = json.startIndex
+        while i < json.endIndex {
+            switch json[i] {
+            case UInt8(ascii: "{"): open.append([])
+            case UInt8(ascii: "["): open.append(nil)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): open.removeLast()
+            case quote:
+                let start = i
+                i += 1
+                while json[i] != quote { i += json[i] == backslash ? 2 : 1 }
+                var next = i + 1
+                while next < json.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(json[next]) { next += 1 }
+                if next < json.endIndex, json[next] == colon, open.last != nil,
+                   let key = try? JSONSerialization.jsonObject(with: Data(json[start...i]), options: .fragmentsAllowed) as? String,
+                   !open[open.count - 1]!.insert(key).inserted {
+                    return key
+                }
+            default: break
+            }
+            i += 1
+        }
+        return nil
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Element types of a safetensors file that cnf reads and writes.
 public enum SafeTensorDType: String, CaseIterable, Sendable, Codable {
     case F32, F64, I64, U64
@@ -70,10 +72,11 @@ public struct SafeTensor: Equatable, Sendable {
 /// `{"__metadata__": {string: string}, name: {"dtype", "shape", "data_offsets": [begin, end]}}`,
 /// then the tensors' bytes, offsets relative to the end of the header.
 ///
-/// Writing is deterministic: the JSON is cnf's own (no spaces, keys in byte order, metadata
-/// first), padded with spaces to a multiple of 8 bytes, and the data is laid out by element
-/// size (largest first), then name, so every tensor is aligned to its element size.
-/// Reading validates strictly and throws `SafeTensorsError` naming the file and the problem.
+/// Writing is deterministic: the JSON comes from Foundation's `JSONEncoder` with sorted keys
+/// (byte order, at every level; no spaces), padded with spaces to a multiple of 8 bytes, and the
+/// data is laid out by element size (largest first), then name, so every tensor is aligned to
+/// its element size. Reading (through `JSONSerialization`) validates strictly and throws
+/// `SafeTensorsError` naming the file and the problem.
 public struct SafeTensorsFile: Equatable, Sendable {
     public var tensors: [String: SafeTensor]
     public var metadata: [String: String]
@@ -100,37 +103,48 @@ public struct SafeTensorsFile: Equatable, Sendable {
             offsets[name] = (dataSize, dataSize + tensors[name]!.bytes.count)
             dataSize += tensors[name]!.bytes.count
         }
-        var json = JSONWriter()
-        json.beginObject()
-        if !metadata.isEmpty {
-            json.key("__metadata__")
-            json.beginObject()
-            for key in metadata.keys.sorted(by: JSONWriter.byteOrder) {
-                json.key(key)
-                json.string(metadata[key]!)
-            }
-            json.endObject()
+        var entries: [String: SafeTensorsHeader.Entry] = [:]
+        for (name, tensor) in tensors {
+            let (begin, end) = offsets[name]!
+            entries[name] = SafeTensorsHeader.Entry(dtype: tensor.dtype.rawValue, shape: tensor.shape,
+                                                   data_offsets: [begin, end])
         }
-        for name in tensors.keys.sorted(by: JSONWriter.byteOrder) {
-            let tensor = tensors[name]!, (begin, end) = offsets[name]!
-            json.key(name)
-            json.beginObject()
-            json.key("dtype")
-            json.string(tensor.dtype.rawValue)
-            json.key("shape")
-            json.integers(tensor.shape)
-            json.key("data_offsets")
-            json.integers([begin, end])
-            json.endObject()
-        }
-        json.endObject()
-        var header = json.bytes
+        // Foundation's encoder with sorted keys (byte order) and fixed formatting: the same
+        // content always gives the same bytes. It cannot fail on these types.
+        let json = try! JSONEncoder.sorted.encode(SafeTensorsHeader(metadata: metadata, tensors: entries))
+        var header = [UInt8](json)
         while header.count % 8 != 0 { header.append(0x20) }
         var file = SafeTensor.pack([UInt64(header.count)])
         file.reserveCapacity(8 + header.count + dataSize)
         file += header
         for name in order { file += tensors[name]!.bytes }
         return file
+    }
+}
+
+/// The header as Foundation encodes it: `__metadata__` (when not empty) and one entry per tensor.
+struct SafeTensorsHeader: Encodable {
+    struct Entry: Encodable {
+        let dtype: String
+        let shape: [Int]
+        let data_offsets: [Int]
+    }
+
+    struct Key: CodingKey {
+        let stringValue: String
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    let metadata: [String: String]
+    let tensors: [String: Entry]
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        if !metadata.isEmpty { try c.encode(metadata, forKey: Key("__metadata__")) }
+        for (name, entry) in tensors { try c.encode(entry, forKey: Key(name)) }
     }
 }
 

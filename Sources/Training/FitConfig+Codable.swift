@@ -11,6 +11,10 @@ extension KeyedDecodingContainer {
     func update<T: Decodable>(_ value: inout T, _ key: Key) throws {
         if let v = try decodeIfPresent(T.self, forKey: key) { value = v }
     }
+    /// A section: its keys overlay the current value (the enclosing configuration's default).
+    func overlay<T: OverlayDecodable>(_ value: inout T, _ key: Key) throws {
+        if contains(key), try !decodeNil(forKey: key) { try value.overlay(from: superDecoder(forKey: key)) }
+    }
     /// Optional values: a present key (even null) replaces the default.
     func update<T: Decodable>(_ value: inout T?, _ key: Key) throws {
         if contains(key) { value = try decodeIfPresent(T.self, forKey: key) }
@@ -37,21 +41,25 @@ extension FitConfig {
         }
         format = FitConfig.currentFormat
         try c.update(&seed, .seed)
-        try c.update(&data, .data)
-        try c.update(&model, .model)
-        try c.update(&density, .density)
-        try c.update(&solver, .solver)
-        try c.update(&gradient, .gradient)
-        try c.update(&training, .training)
-        try c.update(&validation, .validation)
-        try c.update(&provenance, .provenance)
+        try c.overlay(&data, .data)
+        try c.overlay(&model, .model)
+        try c.overlay(&density, .density)
+        try c.overlay(&solver, .solver)
+        try c.overlay(&gradient, .gradient)
+        try c.overlay(&training, .training)
+        try c.overlay(&validation, .validation)
+        try c.overlay(&provenance, .provenance)
     }
 }
 
-extension FitConfig.DataSection {
+extension FitConfig.DataSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case dataset, file, testFraction, validationFraction }
     public init(from decoder: Decoder) throws {
         self.init()
+        try overlay(from: decoder)
+    }
+
+    public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "data")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         // A file without a data set means no data set (the default one is for toy runs).
@@ -63,10 +71,14 @@ extension FitConfig.DataSection {
     }
 }
 
-extension FitConfig.ModelSection {
+extension FitConfig.ModelSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case dims, activation, layer, blocks, time, trainTime, precision }
     public init(from decoder: Decoder) throws {
         self.init()
+        try overlay(from: decoder)
+    }
+
+    public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "model")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&dims, .dims)
@@ -79,10 +91,14 @@ extension FitConfig.ModelSection {
     }
 }
 
-extension FitConfig.DensitySection {
+extension FitConfig.DensitySection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case trace, noise, kinetic, jacobian }
     public init(from decoder: Decoder) throws {
         self.init()
+        try overlay(from: decoder)
+    }
+
+    public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "density")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&trace, .trace)
@@ -92,21 +108,29 @@ extension FitConfig.DensitySection {
     }
 }
 
-extension FitConfig.GradientSection {
+extension FitConfig.GradientSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case route, adjoint }
     public init(from decoder: Decoder) throws {
         self.init()
+        try overlay(from: decoder)
+    }
+
+    public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "gradient")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&route, .route)
-        try c.update(&adjoint, .adjoint)
+        try c.overlay(&adjoint, .adjoint)
     }
 }
 
-extension FitConfig.AdjointSection {
+extension FitConfig.AdjointSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case seminorm, atol, rtol }
     public init(from decoder: Decoder) throws {
         self.init()
+        try overlay(from: decoder)
+    }
+
+    public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "gradient.adjoint")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&seminorm, .seminorm)
@@ -115,12 +139,16 @@ extension FitConfig.AdjointSection {
     }
 }
 
-extension FitConfig.TrainingSection {
+extension FitConfig.TrainingSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case iters, batchSize, lr, schedule, warmup, weightDecay, clip, ema, plateau, chunks
     }
     public init(from decoder: Decoder) throws {
         self.init()
+        try overlay(from: decoder)
+    }
+
+    public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "training")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&iters, .iters)
@@ -131,15 +159,19 @@ extension FitConfig.TrainingSection {
         try c.update(&weightDecay, .weightDecay)
         try c.update(&clip, .clip)
         try c.update(&ema, .ema)
-        try c.update(&plateau, .plateau)
+        try c.overlay(&plateau, .plateau)
         try c.update(&chunks, .chunks)
     }
 }
 
-extension PlateauRule {
+extension PlateauRule: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case patience, minDelta, annealFraction, minAnneal }
     public init(from decoder: Decoder) throws {
         self.init()
+        try overlay(from: decoder)
+    }
+
+    public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "training.plateau")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&patience, .patience)
@@ -149,10 +181,14 @@ extension PlateauRule {
     }
 }
 
-extension FitConfig.ValidationSection {
+extension FitConfig.ValidationSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case every, size }
     public init(from decoder: Decoder) throws {
         self.init()
+        try overlay(from: decoder)
+    }
+
+    public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "validation")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&every, .every)
@@ -160,10 +196,14 @@ extension FitConfig.ValidationSection {
     }
 }
 
-extension FitConfig.Provenance {
+extension FitConfig.Provenance: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case cnfVersion, gitCommit }
     public init(from decoder: Decoder) throws {
         self.init()
+        try overlay(from: decoder)
+    }
+
+    public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "provenance")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&cnfVersion, .cnfVersion)

@@ -20,7 +20,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
     public var model = ModelSection()
     public var density = DensitySection()
     /// The forward solve's method, tolerances and step control (training and validation).
-    public var solver = SolveOptions(method: .dopri5, rtol: 1e-5, atol: 1e-5)
+    public var solver = SolveOptions(method: .dopri5, rtol: 1e-3, atol: 1e-3)
     public var gradient = GradientSection()
     public var training = TrainingSection()
     public var validation = ValidationSection()
@@ -62,7 +62,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
     }
 
     public struct DensitySection: Codable, Equatable, Sendable {
-        public var trace: Trace = .hutchinson
+        public var trace: Trace = .auto
         public var noise: NoiseDistribution = .rademacher
         /// RNODE regularizers: λ for ∫‖f‖² dt and for ∫‖Jε‖² dt (0 = off).
         public var kinetic: Double = 0
@@ -107,10 +107,10 @@ public struct FitConfig: Codable, Equatable, Sendable {
         public var iters: Int = 10_000
         public var batchSize: Int = 100
         /// Adam's (peak) learning rate, L2 weight decay and the schedule over the run.
-        public var lr: Double = 1e-3
-        public var schedule: Schedule = .cosine
+        public var lr: Double = 3e-2
+        public var schedule: Schedule = .plateau
         /// Iterations of linear warm-up from 0 to `lr`.
-        public var warmup: Int = 0
+        public var warmup: Int = 100
         public var weightDecay: Double = 1e-5
         /// Rescale the gradient to this global L2 norm when it is longer (nil = never).
         public var clip: Double? = nil
@@ -128,7 +128,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
 
     public struct ValidationSection: Codable, Equatable, Sendable {
         /// Evaluate the validation NLL every this many iterations (and at the end).
-        public var every: Int = 500
+        public var every: Int = 200
         /// Validation points (toy sets; a file's validation rows are its validation split).
         public var size: Int = 2_000
         public init() {}

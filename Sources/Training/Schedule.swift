@@ -43,7 +43,8 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
     public init(_ t: FitConfig.TrainingSection) {
         kind = t.schedule
         peak = t.lr
-        warmup = t.warmup
+        // A warm-up longer than a tenth of the budget would leave no time at the peak.
+        warmup = min(t.warmup, t.iters / 10)
         budget = t.iters
         rule = t.plateau
     }

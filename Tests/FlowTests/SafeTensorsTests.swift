@@ -60,7 +60,8 @@ final class SafeTensorsTests: XCTestCase {
                                              "a": SafeTensor(shape: [1], values: [0.5])],
                                    metadata: ["k": "v"])
         let bytes = file.encoded()
-        let header = #"{"__metadata__":{"k":"v"},"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#
+        // Keys sorted in byte order at every level (Foundation's JSONEncoder with .sortedKeys).
+        let header = #"{"__metadata__":{"k":"v"},"a":{"data_offsets":[0,8],"dtype":"F64","shape":[1]},"b":{"data_offsets":[8,16],"dtype":"F32","shape":[2]}}"#
         let padded = header + String(repeating: " ", count: (8 - header.utf8.count % 8) % 8)
         XCTAssertEqual(Array(bytes[0..<8]), [UInt8(padded.utf8.count), 0, 0, 0, 0, 0, 0, 0])
         XCTAssertEqual(String(decoding: bytes[8..<(8 + padded.utf8.count)], as: UTF8.self), padded)
@@ -102,9 +103,9 @@ final class SafeTensorsTests: XCTestCase {
         assertRejects(raw(good, data: 12), "truncated: header says 16 bytes of data, file has 12")
         assertRejects(raw(good, data: 20), "4 trailing bytes")
         assertRejects(raw(good, data: 16, declared: 1 << 40), "exceeds")
-        assertRejects(raw(#"{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]"#, data: 16), "bad JSON header: expected '}'")
-        assertRejects(raw(#"{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}} x"#, data: 16), "bad JSON header: unexpected text")
-        assertRejects(raw(#"{"a":{"dtype":F32}}"#, data: 0), "bad JSON header: unexpected character 'F'")
+        assertRejects(raw(#"{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]"#, data: 16), "bad JSON header: Unexpected end of file during JSON parse")
+        assertRejects(raw(#"{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}} x"#, data: 16), "bad JSON header: Invalid value around character 58")  // the x, as a 0-based byte offset
+        assertRejects(raw(#"{"a":{"dtype":F32}}"#, data: 0), "bad JSON header: Invalid value around character 14")  // the F
         assertRejects(raw("[1,2]", data: 0), "JSON object expected")
         assertRejects(raw(#"{"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}"#, data: 4), "unsupported dtype \"BF16\"")
         assertRejects(raw(#"{"a":{"dtype":"F32","shape":[2,-2],"data_offsets":[0,16]}}"#, data: 16), "shape is not a list")
@@ -114,13 +115,103 @@ final class SafeTensorsTests: XCTestCase {
         assertRejects(raw(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}}"#, data: 8), "unknown field \"x\"")
         assertRejects(raw(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: 8), "gap in the data")
         assertRejects(raw(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: 8), "overlaps")
-        assertRejects(raw(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: 8), "duplicate key \"a\"")
+        assertRejects(raw(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: 8), "bad JSON header: duplicate key \"a\"")
         assertRejects(raw(#"{"__metadata__":{"k":3}}"#, data: 0), "__metadata__ value for \"k\" is not a string")
         assertRejects(raw(#"{"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}"#, data: 4), "shape is not a list")
-        assertRejects(raw("{\"a\u{01}\":1}", data: 0), "unescaped control character")
-        assertRejects(raw(#"{"\ud800":1}"#, data: 0), "unpaired surrogate")
-        assertRejects(raw("{\"\u{FF}\"", data: 0).map { $0 == 0xC3 ? 0xFF : $0 }, "invalid UTF-8")
+        assertRejects(raw("{\"a\u{01}\":1}", data: 0), "bad JSON header: Unescaped control character")
+        assertRejects(raw(#"{"\ud800":1}"#, data: 0), "bad JSON header: Unexpected end of file during string parse (expected low-surrogate")
+        assertRejects(raw("{\"\u{FF}\"", data: 0).map { $0 == 0xC3 ? 0xFF : $0 }, "bad JSON header: Invalid UTF-8 sequence")
     }
+
+    /// Numbers must be JSON integers ≥ 0 that fit in Int: floats (even 1.0), exponents, booleans,
+    /// negatives and 2^64-sized values are refused, each with the field named.
+    func testRejectsNonIntegers() {
+        for bad in ["1.0", "1e2", "true", "-4", "null", "\"4\"", "99999999999999999999999", "18446744073709551615"] {
+            assertRejects(raw(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,"# + bad + "]}}", data: 4),
+                          "tensor \"a\": data_offsets is not [begin, end] with non-negative integers")
+            assertRejects(raw(#"{"a":{"dtype":"F32","shape":["# + bad + #"],"data_offsets":[0,4]}}"#, data: 4),
+                          "tensor \"a\": shape is not a list of non-negative integers")
+        }
+        assertRejects(raw(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}}"#, data: 4), "data_offsets is not [begin, end]")
+        assertRejects(raw(#"{"a":{"dtype":"F32","shape":2,"data_offsets":[0,8]}}"#, data: 8), "shape is not a list")
+        // Integers written as 9007199254740993 (> 2^53) are still read exactly.
+        XCTAssertNoThrow(try SafeTensorsFile(decoding: raw(#"{"a":{"dtype":"F32","shape":[0,9007199254740993],"data_offsets":[0,0]}}"#, data: 0), file: "big"))
+    }
+
+    /// Two entries under one key, at any level and however the key is escaped, are refused:
+    /// Foundation's parser would keep the last one silently.
+    func testRejectsDuplicateKeysAtEveryLevel() {
+        assertRejects(raw(#"{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: 4), "duplicate key \"dtype\"")
+        assertRejects(raw(#"{"__metadata__":{"k":"1","k":"2"}}"#, data: 0), "duplicate key \"k\"")
+        assertRejects(raw(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\u0061":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: 8),
+                      "duplicate key \"a\"")
+        // Equal strings that are not keys of one object are fine: values, keys of other objects,
+        // escaped quotes and brackets inside strings.
+        let fine = #"{"__metadata__":{"a":"a","x\"}":"{[\\"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x\"}":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+        XCTAssertEqual(try SafeTensorsFile(decoding: raw(fine, data: 8), file: "fine").metadata, ["a": "a", "x\"}": "{[\\"])
+    }
+
+    /// A header written by cnf's earlier hand-written JSON writer (keys in byte order with
+    /// `__metadata__` first, fields in the order dtype, shape, data_offsets): still read, to the
+    /// same tensors; today's writer lays out the same data bytes.
+    func testReadsTheOldWritersFiles() throws {
+        let expected = SafeTensorsFile(
+            tensors: ["block0.layers.0.weight": SafeTensor(shape: [2, 2], values: [Float(1.5), -2, 0.25, 3]),
+                      "Block0.Time": SafeTensor(shape: [], values: [0.5]),
+                      "train.step": SafeTensor(shape: [3], values: [Int64(7), -1, 0]),
+                      "train.rng": SafeTensor(shape: [1], values: [UInt64(0x8000_0000_0000_0001)]),
+                      "empty": SafeTensor(shape: [0], values: [Float]())],
+            metadata: ["config": "{\"dims\": [64, 64], \"path\": \"a/b\\\\c\"}",
+                       "note": "tab\there, newline\n, é ∂ 🙂 \u{01}",
+                       "Format": "pt"])
+        let old = SafeTensorsTests.oldWriterBytes
+        let header = String(decoding: old[8..<(8 + 464)], as: UTF8.self)
+        XCTAssertTrue(header.hasPrefix(#"{"__metadata__":{"Format":"pt","config":"#), header)
+        XCTAssertTrue(header.contains(#""Block0.Time":{"dtype":"F64","shape":[],"data_offsets":[0,8]}"#), header)
+        let decoded = try SafeTensorsFile(decoding: old, file: "old.safetensors")
+        XCTAssertEqual(decoded, expected)
+        let now = expected.encoded()
+        XCTAssertEqual(Array(now[(now.count - 56)...]), Array(old[(old.count - 56)...]), "same data layout")
+        XCTAssertEqual(try SafeTensorsFile(decoding: now, file: "new"), expected)
+    }
+
+    /// The old writer's bytes for `testReadsTheOldWritersFiles` (generated with the removed
+    /// SafeTensorsJSON.swift before its removal): 8-byte length 464, header, 56 bytes of data.
+    static let oldWriterBytes: [UInt8] = [
+        0xD0, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x7B, 0x22, 0x5F, 0x5F, 0x6D, 0x65, 0x74, 0x61,
+        0x64, 0x61, 0x74, 0x61, 0x5F, 0x5F, 0x22, 0x3A, 0x7B, 0x22, 0x46, 0x6F, 0x72, 0x6D, 0x61, 0x74,
+        0x22, 0x3A, 0x22, 0x70, 0x74, 0x22, 0x2C, 0x22, 0x63, 0x6F, 0x6E, 0x66, 0x69, 0x67, 0x22, 0x3A,
+        0x22, 0x7B, 0x5C, 0x22, 0x64, 0x69, 0x6D, 0x73, 0x5C, 0x22, 0x3A, 0x20, 0x5B, 0x36, 0x34, 0x2C,
+        0x20, 0x36, 0x34, 0x5D, 0x2C, 0x20, 0x5C, 0x22, 0x70, 0x61, 0x74, 0x68, 0x5C, 0x22, 0x3A, 0x20,
+        0x5C, 0x22, 0x61, 0x2F, 0x62, 0x5C, 0x5C, 0x5C, 0x5C, 0x63, 0x5C, 0x22, 0x7D, 0x22, 0x2C, 0x22,
+        0x6E, 0x6F, 0x74, 0x65, 0x22, 0x3A, 0x22, 0x74, 0x61, 0x62, 0x5C, 0x74, 0x68, 0x65, 0x72, 0x65,
+        0x2C, 0x20, 0x6E, 0x65, 0x77, 0x6C, 0x69, 0x6E, 0x65, 0x5C, 0x6E, 0x2C, 0x20, 0xC3, 0xA9, 0x20,
+        0xE2, 0x88, 0x82, 0x20, 0xF0, 0x9F, 0x99, 0x82, 0x20, 0x5C, 0x75, 0x30, 0x30, 0x30, 0x31, 0x22,
+        0x7D, 0x2C, 0x22, 0x42, 0x6C, 0x6F, 0x63, 0x6B, 0x30, 0x2E, 0x54, 0x69, 0x6D, 0x65, 0x22, 0x3A,
+        0x7B, 0x22, 0x64, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3A, 0x22, 0x46, 0x36, 0x34, 0x22, 0x2C, 0x22,
+        0x73, 0x68, 0x61, 0x70, 0x65, 0x22, 0x3A, 0x5B, 0x5D, 0x2C, 0x22, 0x64, 0x61, 0x74, 0x61, 0x5F,
+        0x6F, 0x66, 0x66, 0x73, 0x65, 0x74, 0x73, 0x22, 0x3A, 0x5B, 0x30, 0x2C, 0x38, 0x5D, 0x7D, 0x2C,
+        0x22, 0x62, 0x6C, 0x6F, 0x63, 0x6B, 0x30, 0x2E, 0x6C, 0x61, 0x79, 0x65, 0x72, 0x73, 0x2E, 0x30,
+        0x2E, 0x77, 0x65, 0x69, 0x67, 0x68, 0x74, 0x22, 0x3A, 0x7B, 0x22, 0x64, 0x74, 0x79, 0x70, 0x65,
+        0x22, 0x3A, 0x22, 0x46, 0x33, 0x32, 0x22, 0x2C, 0x22, 0x73, 0x68, 0x61, 0x70, 0x65, 0x22, 0x3A,
+        0x5B, 0x32, 0x2C, 0x32, 0x5D, 0x2C, 0x22, 0x64, 0x61, 0x74, 0x61, 0x5F, 0x6F, 0x66, 0x66, 0x73,
+        0x65, 0x74, 0x73, 0x22, 0x3A, 0x5B, 0x34, 0x30, 0x2C, 0x35, 0x36, 0x5D, 0x7D, 0x2C, 0x22, 0x65,
+        0x6D, 0x70, 0x74, 0x79, 0x22, 0x3A, 0x7B, 0x22, 0x64, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3A, 0x22,
+        0x46, 0x33, 0x32, 0x22, 0x2C, 0x22, 0x73, 0x68, 0x61, 0x70, 0x65, 0x22, 0x3A, 0x5B, 0x30, 0x5D,
+        0x2C, 0x22, 0x64, 0x61, 0x74, 0x61, 0x5F, 0x6F, 0x66, 0x66, 0x73, 0x65, 0x74, 0x73, 0x22, 0x3A,
+        0x5B, 0x35, 0x36, 0x2C, 0x35, 0x36, 0x5D, 0x7D, 0x2C, 0x22, 0x74, 0x72, 0x61, 0x69, 0x6E, 0x2E,
+        0x72, 0x6E, 0x67, 0x22, 0x3A, 0x7B, 0x22, 0x64, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3A, 0x22, 0x55,
+        0x36, 0x34, 0x22, 0x2C, 0x22, 0x73, 0x68, 0x61, 0x70, 0x65, 0x22, 0x3A, 0x5B, 0x31, 0x5D, 0x2C,
+        0x22, 0x64, 0x61, 0x74, 0x61, 0x5F, 0x6F, 0x66, 0x66, 0x73, 0x65, 0x74, 0x73, 0x22, 0x3A, 0x5B,
+        0x38, 0x2C, 0x31, 0x36, 0x5D, 0x7D, 0x2C, 0x22, 0x74, 0x72, 0x61, 0x69, 0x6E, 0x2E, 0x73, 0x74,
+        0x65, 0x70, 0x22, 0x3A, 0x7B, 0x22, 0x64, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3A, 0x22, 0x49, 0x36,
+        0x34, 0x22, 0x2C, 0x22, 0x73, 0x68, 0x61, 0x70, 0x65, 0x22, 0x3A, 0x5B, 0x33, 0x5D, 0x2C, 0x22,
+        0x64, 0x61, 0x74, 0x61, 0x5F, 0x6F, 0x66, 0x66, 0x73, 0x65, 0x74, 0x73, 0x22, 0x3A, 0x5B, 0x31,
+        0x36, 0x2C, 0x34, 0x30, 0x5D, 0x7D, 0x7D, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xE0, 0x3F,
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0xC0, 0x3F, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x80, 0x3E, 0x00, 0x00, 0x40, 0x40,
+    ]
 
     func testFileErrorsNameThePath() throws {
         let path = directory + "/model.safetensors"
