@@ -1,6 +1,12 @@
-# Shared by the experiment scripts: build once, pick full or --quick settings, run fits two at a
-# time (one thread each: cnf's results do not depend on the thread count, so this changes
-# nothing but the wall time).
+# Shared by the experiment scripts: build once, pick full or --quick settings. A script names its
+# fits with fit(); finish() writes them as a job list ($OUT/jobs.txt: one `cnf fit` line per job,
+# see scripts/sweep), runs it with GNU parallel, one thread per fit (cnf's results do not depend on
+# the thread count, so this changes nothing but the wall time), then evaluates every run.
+# Same configuration and seed give the same bits: a fit whose folder already holds its finished
+# weights is skipped, and one whose configuration another run of $OUT trained is copied.
+# Environment: SWEEP_JOBS=N fits at once (default: the cores); SWEEP_PARALLEL="--sshloginfile
+# hosts.txt" sends the fits to other machines (sharing this folder at the same path; add
+# --transfer if they do not). The evaluations run here.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -9,13 +15,13 @@ for a in "$@"; do [ "$a" = "--quick" ] && QUICK=1; done
 if [ "$QUICK" = 1 ]; then
   OUT=outputs/quick
   FIT=(--iters 200 --eval-every 100 --test-size 500)
-  EVAL=(--n 2000)
+  EVAL_N=2000
   RENDER=(--grid 64 --samples 5000)
   SAMPLE=(--n 5000 --frames 5 --particles 50 --density-grid 32)
 else
   OUT=outputs/experiments
   FIT=()
-  EVAL=(--n 100000)
+  EVAL_N=100000
   RENDER=(--grid 512 --samples 100000)
   SAMPLE=(--n 100000 --frames 9 --density-grid 128)
 fi
@@ -24,34 +30,49 @@ if [ -z "${CNF:-}" ]; then
   swift build -c release 2>&1 | grep -E "error|warning: unre|Compiling|Build" | tail -1 >&2
   CNF="$ROOT/.build/release/cnf"
 fi
+case "$CNF" in */*) CNF=$(cd "$(dirname "$CNF")" && pwd)/$(basename "$CNF") ;; esac  # the job lines run in $OUT
 export CNF
 
-# fit NAME ARGS...: one training run into $OUT/NAME, then its evaluation. Same configuration
-# and seed give the same bits, so a run whose resolved configuration was already trained in
-# this output folder is copied instead of trained again (the copy says where it came from).
+JOBS=${SWEEP_JOBS:-$(nproc)}
+read -ra PARALLEL_OPTS <<< "${SWEEP_PARALLEL:-}"
+sweep() { bash "$ROOT/scripts/sweep" "$@"; }
+
+FITS=()
+SPEC=$(mktemp)
+trap 'rm -f "$SPEC"' EXIT
+
+# fit NAME ARGS...: one training run into $OUT/NAME (log: $OUT/NAME.log), queued for finish.
 fit() {
-  local name=$1; shift
-  mkdir -p "$OUT/$(dirname "$name")" "$OUT/.by-config"
-  local key
-  key=$("$CNF" fit --dry-run --out /dev/null "${FIT[@]}" "$@" | grep -v gitCommit | sha256sum | cut -c1-16)
-  local done="$OUT/.by-config/$key"
-  if [ -f "$done" ] && [ -f "$(cat "$done")/model.safetensors" ]; then
-    local from; from=$(cat "$done")
-    rm -rf "$OUT/$name"; cp -r "$from" "$OUT/$name"
-    echo "identical configuration already trained in $from: copied" > "$OUT/$name.log"
-  else
-    "$CNF" fit --out "$OUT/$name" --force --threads 1 "${FIT[@]}" "$@" > "$OUT/$name.log" 2>&1
-    echo "$OUT/$name" > "$done"
-  fi
-  "$CNF" eval --run "$OUT/$name" "${EVAL[@]}" >> "$OUT/$name.log" 2>&1
-  echo "  $name: $(tail -n 2 "$OUT/$name.log" | tr '\n' ' ')" >&2
+  FITS+=("$1")
+  echo "$*" >> "$SPEC"
 }
 
-# Two jobs at a time.
-running=0
-spawn() {
-  "$@" &
-  running=$((running + 1))
-  if [ "$running" -ge 2 ]; then wait -n; running=$((running - 1)); fi
+# Older scripts said `spawn fit …`: the job list now decides what runs at once.
+spawn() { "$@"; }
+
+# evaluated NAME: $OUT/NAME/eval.json is of the final weights, on $EVAL_N points.
+evaluated() {
+  [ -f "$OUT/$1/eval.json" ] && [ "$OUT/$1/eval.json" -nt "$OUT/$1/model.safetensors" ] &&
+    grep -qE "\"n\" *: *$EVAL_N *,?$" "$OUT/$1/eval.json"
 }
-finish() { wait; running=0; }
+
+# finish: the queued fits as one job list through GNU parallel, then the evaluations (a second
+# list). With SWEEP_COLLECT=FILE (experiments/run-all) the fits are only added to FILE and the
+# script stops here: run-all runs every experiment's fits as one list, then each script again.
+finish() {
+  if [ -n "${SWEEP_COLLECT:-}" ]; then cat "$SPEC" >> "$SWEEP_COLLECT"; exit 0; fi
+  sweep plan "$OUT" "$SPEC" -- "${FIT[@]}"
+  sweep run "$OUT" -j "$JOBS" "${PARALLEL_OPTS[@]}"
+  local evals="$OUT/.sweep/evals.txt" name
+  : > "$evals"
+  for name in "${FITS[@]}"; do
+    evaluated "$name" ||
+      printf '%q eval --run %q --n %s >> %q 2>&1\n' "$CNF" "$name" "$EVAL_N" "$name.log" >> "$evals"
+  done
+  sweep run "$OUT" -j "$JOBS" --list "$evals"
+  for name in "${FITS[@]}"; do
+    echo "  $name: $(tail -n 2 "$OUT/$name.log" | tr '\n' ' ')" >&2
+  done
+  FITS=()
+  : > "$SPEC"
+}
