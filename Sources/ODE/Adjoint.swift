@@ -11,11 +11,13 @@
 /// and are mapped onto the augmented state (see `augmentedNormGroups`). The route is chosen with
 /// `GradientMethod.adjoint` in `solve(_:y0:from:to:options:saveAt:gradient:workspace:)`.
 public struct AdjointOptions: Sendable, Codable, Equatable {
+    /// The backward solve's method, tolerances and controller; its norm groups are groups of y.
     public var solve: SolveOptions
     /// Leave θ̄ out of the backward error norm (Kidger, Chen & Lyons 2021, "Hey, that's
     /// not an ODE"): θ̄ never feeds back into the dynamics, so its error need not shorten steps.
     public var seminorm: Bool
 
+    /// Defaults: `SolveOptions()` and the full norm (θ̄ in the error norm).
     public init(solve: SolveOptions = SolveOptions(), seminorm: Bool = false) {
         self.solve = solve
         self.seminorm = seminorm

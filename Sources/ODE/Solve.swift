@@ -114,6 +114,7 @@ public enum GradientMethod: Equatable, Sendable {
 public struct Solution {
     /// y(t1).
     public let y: [Double]
+    /// The span solved, from t0 to t1 (the pullback runs it backwards).
     public let t0: Double
     public let t1: Double
     /// Evaluations and steps of the forward solve.
@@ -194,6 +195,7 @@ public final class SolveWorkspace {
     /// Entries of each kind kept before the cache is cleared (shapes change rarely).
     static let capacity = 16
 
+    /// An empty workspace; buffers are made on first use.
     public init() {}
 
     /// Releases every buffer (and the fields the adjoint solvers hold).

@@ -104,11 +104,11 @@ public struct FitConfig: Codable, Equatable, Sendable {
 
     public struct TrainingSection: Codable, Equatable, Sendable {
         /// Iterations: the whole run, or the budget when a stopping rule ends it earlier.
-        public var iters: Int = 10_000
+        public var iters: Int = 3_000
         public var batchSize: Int = 100
         /// Adam's (peak) learning rate, L2 weight decay and the schedule over the run.
         public var lr: Double = 3e-2
-        public var schedule: Schedule = .plateau
+        public var schedule: Schedule = .cosine
         /// Iterations of linear warm-up from 0 to `lr`.
         public var warmup: Int = 100
         public var weightDecay: Double = 1e-5
