@@ -62,15 +62,8 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable {
         var c = Matrix(rows: m, cols: n)
         if m == 0 || n == 0 { return c }
         if k == 0 { return c }
-        a.storage.withUnsafeBufferPointer { pa in
-            b.storage.withUnsafeBufferPointer { pb in
-                c.storage.withUnsafeMutableBufferPointer { pc in
-                    Scalar.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1,
-                                a: pa.baseAddress!, lda: a.cols, b: pb.baseAddress!, ldb: b.cols,
-                                beta: 0, c: pc.baseAddress!, ldc: n)
-                }
-            }
-        }
+        Scalar.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: a.storage, lda: a.cols,
+                    b: b.storage, ldb: b.cols, beta: 0, c: &c.storage, ldc: n)
         return c
     }
 

@@ -1,18 +1,24 @@
 import CNFCore
 import Networks
+import ODE
 
 /// The per-chunk loops of `CNFDynamics`, generic over the network's scalar and pre-specialized
 /// for Float and Double (the dynamics type itself is generic over the network, so without the
 /// specializations these loops would run through generic witnesses, ~50× slower).
 enum CNFKernels {
-    /// Elementwise conversion between the solver's Doubles and the network's scalars
-    /// (either direction; Double → Float rounds to nearest).
-    @specialized(where From == Double, To == Float)
-    @specialized(where From == Float, To == Double)
-    @specialized(where From == Double, To == Double)
-    static func convert<From: BinaryFloatingPoint, To: BinaryFloatingPoint>(
-        _ source: UnsafePointer<From>, to target: UnsafeMutablePointer<To>, count: Int) {
+    /// Elementwise conversion from the solver's Doubles to the network's scalars (Double →
+    /// Float rounds to nearest).
+    @specialized(where To == Float)
+    @specialized(where To == Double)
+    static func convert<To: BinaryFloatingPoint>(_ source: StateVector, to target: MutableBufferView<To>, count: Int) {
         for i in 0..<count { target[i] = To(source[i]) }
+    }
+
+    /// Elementwise conversion from the network's scalars to the solver's Doubles (exact).
+    @specialized(where From == Float)
+    @specialized(where From == Double)
+    static func convert<From: BinaryFloatingPoint>(_ source: BufferView<From>, to target: MutableStateVector, count: Int) {
+        for i in 0..<count { target[i] = Double(source[i]) }
     }
 
     /// g on one chunk from the network's stacked output [f; u₁..k], per sample i:
@@ -24,11 +30,11 @@ enum CNFKernels {
     @specialized(where S == Float)
     @specialized(where S == Double)
     static func derivatives<S: BLASScalar>(rows n: Int, d: Int, tangents k: Int, exact: Bool,
-                                           input: UnsafePointer<S>, output: UnsafePointer<S>,
-                                           dz: UnsafeMutablePointer<Double>,
-                                           dl: UnsafeMutablePointer<Double>?,
-                                           dK: UnsafeMutablePointer<Double>?,
-                                           dJ: UnsafeMutablePointer<Double>?) {
+                                           input: BufferView<S>, output: BufferView<S>,
+                                           dz: MutableStateVector,
+                                           dl: MutableStateVector?,
+                                           dK: MutableStateVector?,
+                                           dJ: MutableStateVector?) {
         for i in 0..<n {
             var kinetic = 0.0
             for j in 0..<d {
@@ -62,10 +68,10 @@ enum CNFKernels {
     @specialized(where S == Float)
     @specialized(where S == Double)
     static func cotangents<S: BLASScalar>(rows n: Int, d: Int, tangents k: Int, exact: Bool,
-                                          input: UnsafePointer<S>, output: UnsafePointer<S>,
-                                          outputBar: UnsafeMutablePointer<S>,
-                                          az: UnsafePointer<Double>, al: UnsafePointer<Double>?,
-                                          aK: UnsafePointer<Double>?, aJ: UnsafePointer<Double>?) {
+                                          input: BufferView<S>, output: BufferView<S>,
+                                          outputBar: MutableBufferView<S>,
+                                          az: StateVector, al: StateVector?,
+                                          aK: StateVector?, aJ: StateVector?) {
         for i in 0..<n {
             let kinetic = 2 * (aK?[i] ?? 0)
             for j in 0..<d {
@@ -86,8 +92,8 @@ enum CNFKernels {
     /// θ̄ = Σ_c partial_c, added in chunk order in Double: the same bits for any thread count.
     @specialized(where S == Float)
     @specialized(where S == Double)
-    static func sumPartials<S: BLASScalar>(_ partials: [UnsafePointer<S>], count: Int,
-                                           into thetaBar: UnsafeMutablePointer<Double>) {
+    static func sumPartials<S: BLASScalar>(_ partials: [BufferView<S>], count: Int,
+                                           into thetaBar: MutableStateVector) {
         thetaBar.update(repeating: 0, count: count)
         for partial in partials {
             for p in 0..<count { thetaBar[p] += Double(partial[p]) }

@@ -102,7 +102,7 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
     let tangents: Int
     let parts: [Chunk<Scalar>]
     /// The chunks' θ̄, in chunk order (kept so the reduction allocates nothing).
-    private let partials: [UnsafePointer<Scalar>]
+    private let partials: [BufferView<Scalar>]
     private var noiseIsSet: Bool
 
     public var batchSize: Int { layout.batchSize }
@@ -144,7 +144,7 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
             let start = c * batchSize / chunks, end = (c + 1) * batchSize / chunks
             return Chunk(network: network, start: start, rows: end - start, tangents: k)
         }
-        partials = parts.map { UnsafePointer($0.thetaBar) }
+        partials = parts.map { $0.thetaBar.readOnly }
         noiseIsSet = divergence != .hutchinson
         if divergence == .exact {
             // Tangent block j holds e_j on every row, for good.
@@ -167,18 +167,19 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
 
     /// Sets ε (N × d, row-major) for every following call, until the next `setNoise`.
     /// The network sees ε rounded to `Scalar`; the divergence uses the same rounded values.
-    public func setNoise(_ noise: UnsafeBufferPointer<Double>) {
+    /// - Complexity: O(N·d).
+    public func setNoise(_ noise: [Double]) {
         precondition(divergence == .hutchinson, "noise is only used by the Hutchinson divergence, this field is \(divergence)")
         precondition(noise.count == layout.z.count,
                      "noise needs \(layout.z.count) values (N=\(batchSize) × d=\(dataDimension)), got \(noise.count)")
         let d = dataDimension
-        for part in parts where part.rows > 0 {
-            CNFKernels.convert(noise.baseAddress! + part.start * d, to: part.input + part.rows * d, count: part.rows * d)
+        noise.withStateVector { noise in
+            for part in parts where part.rows > 0 {
+                CNFKernels.convert(noise + part.start * d, to: part.input + part.rows * d, count: part.rows * d)
+            }
         }
         noiseIsSet = true
     }
-
-    public func setNoise(_ noise: [Double]) { noise.withUnsafeBufferPointer { setNoise($0) } }
 
     /// Draws ε row-major from `generator` (N·d draws) and sets it; returns it.
     @discardableResult
@@ -192,7 +193,7 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
 
     // MARK: The vector field
 
-    public func evaluate(t: Double, y: UnsafePointer<Double>, dy: UnsafeMutablePointer<Double>) {
+    public func evaluate(t: Double, y: StateVector, dy: MutableStateVector) {
         precondition(noiseIsSet, "the Hutchinson divergence needs noise: call setNoise or drawNoise before solving")
         evaluations += 1
         let time = Scalar(t)
@@ -201,9 +202,9 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
         }
     }
 
-    public func vectorJacobianProduct(t: Double, y: UnsafePointer<Double>, cotangent a: UnsafePointer<Double>,
-                                      dy: UnsafeMutablePointer<Double>, yBar: UnsafeMutablePointer<Double>,
-                                      thetaBar: UnsafeMutablePointer<Double>) {
+    public func vectorJacobianProduct(t: Double, y: StateVector, cotangent a: StateVector,
+                                      dy: MutableStateVector, yBar: MutableStateVector,
+                                      thetaBar: MutableStateVector) {
         precondition(noiseIsSet, "the Hutchinson divergence needs noise: call setNoise or drawNoise before solving")
         vectorJacobianProducts += 1
         let time = Scalar(t)
@@ -212,7 +213,7 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
             self.backward(part, a: a, yBar: yBar)
         }
         // g does not depend on ℓ, K or Jf.
-        (yBar + layout.z.count).initialize(repeating: 0, count: dimension - layout.z.count)
+        (yBar + layout.z.count).update(repeating: 0, count: dimension - layout.z.count)
         CNFKernels.sumPartials(partials, count: parameterCount, into: thetaBar)
     }
 
@@ -228,72 +229,66 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
         ForkJoinPool.shared(threads: workers).run(count: chunks) { c in body(parts[c]) }
     }
 
-    private func forward(_ part: Chunk<Scalar>, t: Scalar, y: UnsafePointer<Double>, dy: UnsafeMutablePointer<Double>) {
+    private func forward(_ part: Chunk<Scalar>, t: Scalar, y: StateVector, dy: MutableStateVector) {
         guard part.rows > 0 else { return }
         let d = dataDimension
         CNFKernels.convert(y + part.start * d, to: part.input, count: part.rows * d)
-        network.forward(t: t, input: part.input, rows: part.rows, tangents: tangents,
+        network.forward(t: t, input: part.input.readOnly, rows: part.rows, tangents: tangents,
                         output: part.output, workspace: part.workspace)
         CNFKernels.derivatives(rows: part.rows, d: d, tangents: tangents, exact: divergence == .exact,
-                               input: part.input, output: part.output,
+                               input: part.input.readOnly, output: part.output.readOnly,
                                dz: dy + part.start * d,
                                dl: layout.logDensity.map { dy + $0.lowerBound + part.start },
                                dK: layout.kineticEnergy.map { dy + $0.lowerBound + part.start },
                                dJ: layout.jacobianFrobenius.map { dy + $0.lowerBound + part.start })
     }
 
-    private func backward(_ part: Chunk<Scalar>, a: UnsafePointer<Double>, yBar: UnsafeMutablePointer<Double>) {
+    private func backward(_ part: Chunk<Scalar>, a: StateVector, yBar: MutableStateVector) {
         // Bytes, not elements: this generic context would zero element by element through witnesses.
-        UnsafeMutableRawPointer(part.thetaBar).initializeMemory(as: UInt8.self, repeating: 0,
-                                                                count: parameterCount * MemoryLayout<Scalar>.stride)
+        part.thetaBar.zeroBytes(count: parameterCount)
         guard part.rows > 0 else { return }
         let d = dataDimension
         CNFKernels.cotangents(rows: part.rows, d: d, tangents: tangents, exact: divergence == .exact,
-                              input: part.input, output: part.output, outputBar: part.outputBar,
+                              input: part.input.readOnly, output: part.output.readOnly, outputBar: part.outputBar,
                               az: a + part.start * d,
                               al: layout.logDensity.map { a + $0.lowerBound + part.start },
                               aK: layout.kineticEnergy.map { a + $0.lowerBound + part.start },
                               aJ: layout.jacobianFrobenius.map { a + $0.lowerBound + part.start })
-        network.backward(outputBar: part.outputBar, inputBar: part.inputBar, thetaBar: part.thetaBar,
+        network.backward(outputBar: part.outputBar.readOnly, inputBar: part.inputBar, thetaBar: part.thetaBar,
                          workspace: part.workspace)
-        CNFKernels.convert(part.inputBar, to: yBar + part.start * d, count: part.rows * d)
+        CNFKernels.convert(part.inputBar.readOnly, to: yBar + part.start * d, count: part.rows * d)
     }
 }
 
-/// One chunk's rows and buffers (network scalars), allocated once.
+/// One chunk's rows and buffers (network scalars), allocated once (one zero-filled
+/// `AlignedBuffer` cut into the five regions below).
 final class Chunk<S: BLASScalar> {
     let start: Int
     let rows: Int
     let workspace: DualWorkspace<S>
     /// (1 + k)·rows × d: [z; ε] or [z; e₁; …; e_d].
-    let input: UnsafeMutablePointer<S>
+    let input: MutableBufferView<S>
     /// (1 + k)·rows × d: [f; u₁; …].
-    let output: UnsafeMutablePointer<S>
+    let output: MutableBufferView<S>
     /// (1 + k)·rows × d: [f̄; ū₁; …].
-    let outputBar: UnsafeMutablePointer<S>
+    let outputBar: MutableBufferView<S>
     /// rows × d.
-    let inputBar: UnsafeMutablePointer<S>
+    let inputBar: MutableBufferView<S>
     /// parameterCount: this chunk's θ̄.
-    let thetaBar: UnsafeMutablePointer<S>
+    let thetaBar: MutableBufferView<S>
+    private let storage: AlignedBuffer<S>
 
     init<N: DualNetwork>(network: N, start: Int, rows: Int, tangents k: Int) where N.Scalar == S {
         self.start = start
         self.rows = rows
         let stacked = (1 + k) * rows * network.dimension
         workspace = network.makeWorkspace(maxRows: rows, tangents: k)
-        func buffer(_ count: Int) -> UnsafeMutablePointer<S> {
-            let p = UnsafeMutablePointer<S>.allocate(capacity: Swift.max(count, 1))
-            p.initialize(repeating: 0, count: Swift.max(count, 1))
-            return p
-        }
-        input = buffer(stacked)
-        output = buffer(stacked)
-        outputBar = buffer(stacked)
-        inputBar = buffer(rows * network.dimension)
-        thetaBar = buffer(network.parameterCount)
-    }
-
-    deinit {
-        for p in [input, output, outputBar, inputBar, thetaBar] { p.deallocate() }
+        storage = AlignedBuffer(regionSizes: [stacked, stacked, stacked, rows * network.dimension,
+                                              network.parameterCount])
+        input = storage.regions[0]
+        output = storage.regions[1]
+        outputBar = storage.regions[2]
+        inputBar = storage.regions[3]
+        thetaBar = storage.regions[4]
     }
 }

@@ -69,7 +69,7 @@ public struct LossEvaluation {
 
 /// log N(z; 0, I) for one d-vector.
 @inline(__always)
-func standardNormalLogDensity(_ z: UnsafePointer<Double>, _ d: Int) -> Double {
+func standardNormalLogDensity(_ z: StateVector, _ d: Int) -> Double {
     var s = 0.0
     for j in 0..<d { s += z[j] * z[j] }
     return -0.5 * s - 0.5 * Double(d) * log2pi
@@ -126,7 +126,7 @@ public final class CNF<S: BLASScalar> {
         get {
             var v: [Double] = []
             v.reserveCapacity(parameterCount)
-            for net in networks { net.withParameters { v.append(contentsOf: $0.map { Double($0) }) } }
+            for net in networks { net.withParameters { v.append(contentsOf: $0.readOnly.map { Double($0) }) } }
             if config.trainTime { v.append(contentsOf: timeRoots) }
             return v
         }
@@ -217,9 +217,9 @@ public final class CNF<S: BLASScalar> {
 
         // Loss = mean_i [ −log N(z_i) + ℓ_i ] + λ_K mean K_i + λ_J mean Jf_i.
         var nll = 0.0, kinetic = 0.0, jacobian = 0.0
-        state.withUnsafeBufferPointer { s in
+        state.withStateVector { s in
             for i in 0..<n {
-                nll -= standardNormalLogDensity(s.baseAddress! + i * d, d)
+                nll -= standardNormalLogDensity(s + i * d, d)
                 if let l = layout.logDensity { nll += s[l.lowerBound + i] }
                 if let k = layout.kineticEnergy { kinetic += s[k.lowerBound + i] }
                 if let j = layout.jacobianFrobenius { jacobian += s[j.lowerBound + i] }
@@ -245,11 +245,7 @@ public final class CNF<S: BLASScalar> {
         for b in stride(from: config.blocks - 1, through: 0, by: -1) {
             if config.trainTime {
                 // dL/dT_b = a(T_b)ᵀ g(s(T_b), T_b); dT/dτ = 2τ.
-                solutions[b].y.withUnsafeBufferPointer { s in
-                    g.withUnsafeMutableBufferPointer { fieldOut in
-                        fields[b].evaluate(t: times[b], y: s.baseAddress!, dy: fieldOut.baseAddress!)
-                    }
-                }
+                fields[b].evaluate(t: times[b], y: solutions[b].y, dy: &g)
                 var dT = 0.0
                 for i in 0..<layout.dimension { dT += a[i] * g[i] }
                 gradient[config.blocks * np + b] = dT * 2 * timeRoots[b]
@@ -299,9 +295,9 @@ public final class CNF<S: BLASScalar> {
                 state = solution.y
             }
             let l = layout.logDensity!
-            state.withUnsafeBufferPointer { s in
+            state.withStateVector { s in
                 for i in 0..<n {
-                    out[start + i] = standardNormalLogDensity(s.baseAddress! + i * d, d) - s[l.lowerBound + i]
+                    out[start + i] = standardNormalLogDensity(s + i * d, d) - s[l.lowerBound + i]
                 }
             }
             start += n

@@ -59,13 +59,11 @@ public enum Activation: String, CaseIterable, Sendable, Codable {
     /// - Complexity: O(count).
     @specialized(where S == Float)
     @specialized(where S == Double)
-    func apply<S: BLASScalar>(count: Int, values: UnsafeMutablePointer<S>,
-                              slope: UnsafeMutablePointer<S>, curvature: UnsafeMutablePointer<S>) {
+    func apply<S: BLASScalar>(count: Int, values: MutableBufferView<S>,
+                              slope: MutableBufferView<S>, curvature: MutableBufferView<S>) {
         if S.self == Float.self {
-            applyFloat(count: count,
-                       values: UnsafeMutableRawPointer(values).assumingMemoryBound(to: Float.self),
-                       slope: UnsafeMutableRawPointer(slope).assumingMemoryBound(to: Float.self),
-                       curvature: UnsafeMutableRawPointer(curvature).assumingMemoryBound(to: Float.self))
+            applyFloat(count: count, values: values.assumingElement(Float.self),
+                       slope: slope.assumingElement(Float.self), curvature: curvature.assumingElement(Float.self))
             return
         }
         for i in 0..<count {
@@ -76,8 +74,8 @@ public enum Activation: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    private func applyFloat(count: Int, values: UnsafeMutablePointer<Float>,
-                            slope: UnsafeMutablePointer<Float>, curvature: UnsafeMutablePointer<Float>) {
+    private func applyFloat(count: Int, values: MutableBufferView<Float>,
+                            slope: MutableBufferView<Float>, curvature: MutableBufferView<Float>) {
         // One loop per activation (the switch is outside), each lane function inlined into it
         // through static dispatch (a closure argument was left as a call per vector).
         switch self {
@@ -97,16 +95,16 @@ private protocol ActivationLanes {
 extension ActivationLanes {
     /// Runs `lanes` over `count` values eight at a time; a tail is padded with zeros to eight
     /// lanes, so each element's result is the same wherever it sits.
-    static func run(_ count: Int, _ values: UnsafeMutablePointer<Float>,
-                    _ slope: UnsafeMutablePointer<Float>, _ curvature: UnsafeMutablePointer<Float>) {
+    static func run(_ count: Int, _ values: MutableBufferView<Float>,
+                    _ slope: MutableBufferView<Float>, _ curvature: MutableBufferView<Float>) {
         typealias V = FastMath.Vector
         let full = count & ~7
         var i = 0
         while i < full {
-            let (y, s, c) = lanes(UnsafeRawPointer(values + i).loadUnaligned(as: V.self))
-            UnsafeMutableRawPointer(values + i).storeBytes(of: y, as: V.self)
-            UnsafeMutableRawPointer(slope + i).storeBytes(of: s, as: V.self)
-            UnsafeMutableRawPointer(curvature + i).storeBytes(of: c, as: V.self)
+            let (y, s, c) = lanes(values.load(V.self, at: i))
+            values.store(y, at: i)
+            slope.store(s, at: i)
+            curvature.store(c, at: i)
             i += 8
         }
         guard full < count else { return }

@@ -16,29 +16,29 @@ extension DualLayer {
     ///   - columns: 4·out scratch for the column sums.
     ///   - inputBar: may be the buffer `outputBar` points to (it is read before it is written).
     /// - Complexity: O((1 + k)·rows·in·out).
-    func backward<S: BLASScalar>(theta: UnsafePointer<S>, t: S, input x: UnsafePointer<S>,
+    func backward<S: BLASScalar>(theta: BufferView<S>, t: S, input x: BufferView<S>,
                                  rows n: Int, tangents k: Int, buffers b: LayerBuffers<S>,
-                                 outputBar ybar: UnsafePointer<S>, scratch hbar: UnsafeMutablePointer<S>,
-                                 columns: UnsafeMutablePointer<S>,
-                                 inputBar xbar: UnsafeMutablePointer<S>, inputBarRows: Int,
-                                 thetaBar: UnsafeMutablePointer<S>) {
+                                 outputBar ybar: BufferView<S>, scratch hbar: MutableBufferView<S>,
+                                 columns: MutableBufferView<S>,
+                                 inputBar xbar: MutableBufferView<S>, inputBarRows: Int,
+                                 thetaBar: MutableBufferView<S>) {
         let out = outputWidth
         let m = (1 + k) * n
         guard m > 0 else { return }
-        let h = UnsafePointer(b.affine), g = UnsafePointer(b.gate)
+        let h = b.affine.readOnly, g = b.gate.readOnly
         let squash = type == .concatSquash
         let gbar = columns, cbar = columns + out, bbar = columns + 2 * out, dot = columns + 3 * out
-        columns.initialize(repeating: 0, count: 4 * out)
+        columns.update(repeating: 0, count: 4 * out)
         for i in 0..<n {
             let yr = ybar + i * out, hr = h + i * out, hb = hbar + i * out
-            let s = UnsafePointer(b.slope) + i * out, curv = UnsafePointer(b.curvature) + i * out
+            let s = b.slope.readOnly + i * out, curv = b.curvature.readOnly + i * out
             // ā on the primal row.
             if activation != nil {
                 for j in 0..<out { dot[j] = 0 }
                 if k > 0 {
                     // Σ_k ȧ_k ⊙ ẏ̄_k = g ⊙ Σ_k h_k ⊙ ẏ̄_k (ȧ_k = h_k ⊙ g).
                     for block in 1...k {
-                        // Row pointers, not h[r + j]: the overflow check on r + j kept this
+                        // Row views, not h[r + j]: the overflow check on r + j kept this
                         // loop from vectorizing.
                         let hk = h + (block * n + i) * out, yk = ybar + (block * n + i) * out
                         for j in 0..<out { dot[j] += hk[j] * yk[j] }
@@ -86,11 +86,11 @@ extension DualLayer {
             }
         }
         S.gemm(transA: true, transB: false, m: out, n: inputWidth, k: m, alpha: 1,
-               a: hbar, lda: out, b: x, ldb: inputWidth,
+               a: hbar.readOnly, lda: out, b: x, ldb: inputWidth,
                beta: 1, c: thetaBar + weightOffset, ldc: inputWidth)
         if inputBarRows > 0 {
             S.gemm(transA: false, transB: false, m: inputBarRows, n: inputWidth, k: out, alpha: 1,
-                   a: hbar, lda: out, b: theta + weightOffset, ldb: inputWidth,
+                   a: hbar.readOnly, lda: out, b: theta + weightOffset, ldb: inputWidth,
                    beta: 0, c: xbar, ldc: inputWidth)
         }
         let biasBar = thetaBar + biasOffset

@@ -59,14 +59,14 @@ struct DualLayer: Sendable, Equatable {
 /// Where one layer keeps its forward results inside a workspace.
 struct LayerBuffers<S: BLASScalar> {
     /// (1 + k)·rows × out: [W x + b; W ẋ₁; …] (kept for ḡ and for ȧ = (W ẋ) ⊙ g).
-    var affine: UnsafeMutablePointer<S>
+    var affine: MutableBufferView<S>
     /// 2·out: g(t) then c(t) = W_b t (concatSquash only).
-    var gate: UnsafeMutablePointer<S>
+    var gate: MutableBufferView<S>
     /// rows × out each: σ'(a), σ''(a) of the primal pre-activation (activation only).
-    var slope: UnsafeMutablePointer<S>
-    var curvature: UnsafeMutablePointer<S>
+    var slope: MutableBufferView<S>
+    var curvature: MutableBufferView<S>
     /// (1 + k)·rows × out: the layer's output [y; ẏ₁; …].
-    var output: UnsafeMutablePointer<S>
+    var output: MutableBufferView<S>
 }
 
 extension DualLayer {
@@ -77,7 +77,7 @@ extension DualLayer {
     ///     y = σ(a),   ẏ = σ'(a) ⊙ ȧ                              [no activation: y = a]
     ///
     /// - Complexity: O((1 + k)·rows·in·out).
-    func forward<S: BLASScalar>(theta: UnsafePointer<S>, t: S, input x: UnsafePointer<S>,
+    func forward<S: BLASScalar>(theta: BufferView<S>, t: S, input x: BufferView<S>,
                                 rows n: Int, tangents k: Int, buffers b: LayerBuffers<S>) {
         let out = outputWidth
         let m = (1 + k) * n

@@ -24,18 +24,42 @@ public protocol DualNetwork: AnyObject {
     /// Named views into θ for checkpoints (PyTorch-style names and shapes).
     var parameterTensors: [ParameterTensor] { get }
     /// θ in place (for an optimizer step without copies).
-    func withParameters<R>(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) rethrows -> R
+    func withParameters<R>(_ body: (MutableBufferView<Scalar>) throws -> R) rethrows -> R
 
     /// Writes `output` ((1 + k)·rows × d) from `input` ((1 + k)·rows × d); keeps in `workspace`
     /// what `backward` needs. Requires rows ≤ workspace.maxRows and k ≤ workspace.maxTangents.
-    func forward(t: Scalar, input: UnsafePointer<Scalar>, rows: Int, tangents k: Int,
-                 output: UnsafeMutablePointer<Scalar>, workspace: DualWorkspace<Scalar>)
+    func forward(t: Scalar, input: BufferView<Scalar>, rows: Int, tangents k: Int,
+                 output: MutableBufferView<Scalar>, workspace: DualWorkspace<Scalar>)
     /// After `forward` with the same workspace: `outputBar` is [f̄; ū₁..k] ((1 + k)·rows × d);
     /// writes x̄ (rows × d) to `inputBar` and ADDS θ̄ into `thetaBar` (parameterCount values).
-    func backward(outputBar: UnsafePointer<Scalar>, inputBar: UnsafeMutablePointer<Scalar>,
-                  thetaBar: UnsafeMutablePointer<Scalar>, workspace: DualWorkspace<Scalar>)
+    func backward(outputBar: BufferView<Scalar>, inputBar: MutableBufferView<Scalar>,
+                  thetaBar: MutableBufferView<Scalar>, workspace: DualWorkspace<Scalar>)
     /// Buffers for batches of up to `maxRows` samples and `k` tangent blocks.
     func makeWorkspace(maxRows: Int, tangents k: Int) -> DualWorkspace<Scalar>
+}
+
+extension DualNetwork {
+    /// `forward` on arrays (tests, one-off evaluations); `output` must have its length.
+    public func forward(t: Scalar, input: [Scalar], rows: Int, tangents k: Int,
+                        output: inout [Scalar], workspace: DualWorkspace<Scalar>) {
+        input.withBufferView { input in
+            output.withMutableBufferView { output in
+                forward(t: t, input: input, rows: rows, tangents: k, output: output, workspace: workspace)
+            }
+        }
+    }
+
+    /// `backward` on arrays (tests); `inputBar` and `thetaBar` must have their lengths.
+    public func backward(outputBar: [Scalar], inputBar: inout [Scalar], thetaBar: inout [Scalar],
+                         workspace: DualWorkspace<Scalar>) {
+        outputBar.withBufferView { outputBar in
+            inputBar.withMutableBufferView { inputBar in
+                thetaBar.withMutableBufferView { thetaBar in
+                    backward(outputBar: outputBar, inputBar: inputBar, thetaBar: thetaBar, workspace: workspace)
+                }
+            }
+        }
+    }
 }
 
 /// A named slice of a network's flat parameter vector: `shape.product` values from `offset`,
@@ -69,8 +93,9 @@ public final class DualWorkspace<Scalar: BLASScalar> {
     public private(set) var ready = false
 
     /// The regions, in the order of `regionSizes`: a network's own layout.
-    public let regions: [UnsafeMutablePointer<Scalar>]
-    private let base: UnsafeMutableRawPointer
+    public let regions: [MutableBufferView<Scalar>]
+    /// Owns the regions' memory.
+    private let storage: AlignedBuffer<Scalar>
 
     /// The network that laid the regions out; others refuse this workspace.
     public let owner: ObjectIdentifier
@@ -85,21 +110,9 @@ public final class DualWorkspace<Scalar: BLASScalar> {
         self.maxRows = maxRows
         self.maxTangents = tangents
         self.owner = ObjectIdentifier(owner)
-        let stride = MemoryLayout<Scalar>.stride
-        let aligned = regionSizes.map { ($0 * stride + 63) / 64 * 64 }
-        let total = Swift.max(aligned.reduce(0, +), 64)
-        base = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 64)
-        base.initializeMemory(as: UInt8.self, repeating: 0, count: total)
-        var offset = 0
-        var regions: [UnsafeMutablePointer<Scalar>] = []
-        for bytes in aligned {
-            regions.append((base + offset).bindMemory(to: Scalar.self, capacity: bytes / stride))
-            offset += bytes
-        }
-        self.regions = regions
+        storage = AlignedBuffer(regionSizes: regionSizes)
+        regions = storage.regions
     }
-
-    deinit { base.deallocate() }
 
     /// Checks a forward call against the capacity and records it (a network's `forward`
     /// calls this first).

@@ -32,8 +32,8 @@ public final class LinearDynamics<Scalar: BLASScalar>: DualNetwork {
         [ParameterTensor(name: "A", shape: [dimension, dimension], offset: 0)]
     }
 
-    public func withParameters<R>(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) rethrows -> R {
-        try a.withUnsafeMutableBufferPointer { try body($0) }
+    public func withParameters<R>(_ body: (MutableBufferView<Scalar>) throws -> R) rethrows -> R {
+        try a.withMutableBufferView { try body($0) }
     }
 
     /// Region 0 keeps a copy of the stacked input (for Ā).
@@ -41,30 +41,30 @@ public final class LinearDynamics<Scalar: BLASScalar>: DualNetwork {
         DualWorkspace(maxRows: maxRows, tangents: k, regionSizes: [(1 + k) * maxRows * dimension], owner: self)
     }
 
-    public func forward(t: Scalar, input: UnsafePointer<Scalar>, rows: Int, tangents k: Int,
-                        output: UnsafeMutablePointer<Scalar>, workspace ws: DualWorkspace<Scalar>) {
+    public func forward(t: Scalar, input: BufferView<Scalar>, rows: Int, tangents k: Int,
+                        output: MutableBufferView<Scalar>, workspace ws: DualWorkspace<Scalar>) {
         precondition(ws.owner == ObjectIdentifier(self), "workspace was made by another network")
         ws.begin(rows: rows, tangents: k, time: t)
         let m = (1 + k) * rows, d = dimension
         guard m > 0 else { return }
         ws.regions[0].update(from: input, count: m * d)
-        a.withUnsafeBufferPointer { pa in
+        a.withBufferView { pa in
             Scalar.gemm(transA: false, transB: true, m: m, n: d, k: d, alpha: 1, a: input, lda: d,
-                        b: pa.baseAddress!, ldb: d, beta: 0, c: output, ldc: d)
+                        b: pa, ldb: d, beta: 0, c: output, ldc: d)
         }
     }
 
-    public func backward(outputBar: UnsafePointer<Scalar>, inputBar: UnsafeMutablePointer<Scalar>,
-                         thetaBar: UnsafeMutablePointer<Scalar>, workspace ws: DualWorkspace<Scalar>) {
+    public func backward(outputBar: BufferView<Scalar>, inputBar: MutableBufferView<Scalar>,
+                         thetaBar: MutableBufferView<Scalar>, workspace ws: DualWorkspace<Scalar>) {
         precondition(ws.owner == ObjectIdentifier(self), "workspace was made by another network")
         precondition(ws.ready, "backward before forward on this workspace")
         let n = ws.rows, m = (1 + ws.tangents) * n, d = dimension
         guard m > 0 else { return }
         Scalar.gemm(transA: true, transB: false, m: d, n: d, k: m, alpha: 1, a: outputBar, lda: d,
-                    b: ws.regions[0], ldb: d, beta: 1, c: thetaBar, ldc: d)
-        a.withUnsafeBufferPointer { pa in
+                    b: ws.regions[0].readOnly, ldb: d, beta: 1, c: thetaBar, ldc: d)
+        a.withBufferView { pa in
             Scalar.gemm(transA: false, transB: false, m: n, n: d, k: d, alpha: 1, a: outputBar, lda: d,
-                        b: pa.baseAddress!, ldb: d, beta: 0, c: inputBar, ldc: d)
+                        b: pa, ldb: d, beta: 0, c: inputBar, ldc: d)
         }
     }
 }

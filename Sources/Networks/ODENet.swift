@@ -39,7 +39,9 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
     public let parameterCount: Int
     let layers: [DualLayer]
     let maxWidth: Int
-    private let theta: UnsafeMutablePointer<Scalar>
+    /// θ, in `storage` (the network's own allocation).
+    private let theta: MutableBufferView<Scalar>
+    private let storage: AlignedBuffer<Scalar>
 
     /// d; for a network built with different input and output widths, the input width.
     public var dimension: Int { inputWidth }
@@ -80,11 +82,10 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
         self.layers = layers
         self.parameterCount = offset
         self.maxWidth = ([inputWidth] + specs.map(\.outputWidth)).max()!
-        theta = .allocate(capacity: Swift.max(offset, 1))
-        theta.initialize(from: parameters, count: offset)
+        storage = AlignedBuffer(count: offset)
+        theta = storage.view
+        theta.update(from: parameters)
     }
-
-    deinit { theta.deallocate() }
 
     static func specs(for c: ODENetConfiguration) -> [LayerSpec] {
         c.hiddenWidths.map { LayerSpec(outputWidth: $0, type: c.layerType, activation: c.activation) }
@@ -113,16 +114,16 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
     }
 
     public var parameters: [Scalar] {
-        get { Array(UnsafeBufferPointer(start: theta, count: parameterCount)) }
+        get { Array(theta) }
         set {
             precondition(newValue.count == parameterCount,
                          "network has \(parameterCount) parameters, got \(newValue.count)")
-            theta.update(from: newValue, count: parameterCount)
+            theta.update(from: newValue)
         }
     }
 
-    public func withParameters<R>(_ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R) rethrows -> R {
-        try body(UnsafeMutableBufferPointer(start: theta, count: parameterCount))
+    public func withParameters<R>(_ body: (MutableBufferView<Scalar>) throws -> R) rethrows -> R {
+        try body(theta)
     }
 
     /// "layers.<i>.weight" [out, in], "layers.<i>.bias" [out], and for concatsquash layers
@@ -153,14 +154,14 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
     }
 
     @inline(__always)
-    func buffers(_ l: Int, _ ws: DualWorkspace<Scalar>, output: UnsafeMutablePointer<Scalar>) -> LayerBuffers<Scalar> {
+    func buffers(_ l: Int, _ ws: DualWorkspace<Scalar>, output: MutableBufferView<Scalar>) -> LayerBuffers<Scalar> {
         let r = 1 + 5 * l
         return LayerBuffers(affine: ws.regions[r], gate: ws.regions[r + 1], slope: ws.regions[r + 2],
                             curvature: ws.regions[r + 3], output: output)
     }
 
     @inline(__always)
-    func layerOutput(_ l: Int, _ ws: DualWorkspace<Scalar>) -> UnsafeMutablePointer<Scalar> {
+    func layerOutput(_ l: Int, _ ws: DualWorkspace<Scalar>) -> MutableBufferView<Scalar> {
         ws.regions[1 + 5 * l + 4]
     }
 
@@ -168,25 +169,25 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
 
     @specialized(where Scalar == Float)
     @specialized(where Scalar == Double)
-    public func forward(t: Scalar, input: UnsafePointer<Scalar>, rows: Int, tangents k: Int,
-                        output: UnsafeMutablePointer<Scalar>, workspace ws: DualWorkspace<Scalar>) {
+    public func forward(t: Scalar, input: BufferView<Scalar>, rows: Int, tangents k: Int,
+                        output: MutableBufferView<Scalar>, workspace ws: DualWorkspace<Scalar>) {
         precondition(ws.owner == ObjectIdentifier(self), "workspace was made by another network")
         ws.begin(rows: rows, tangents: k, time: t)
         let inputCopy = ws.regions[0]
         inputCopy.update(from: input, count: (1 + k) * rows * inputWidth)
-        var x = UnsafePointer(inputCopy)
+        var x = inputCopy.readOnly
         for (l, layer) in layers.enumerated() {
             let y = l == layers.count - 1 ? output : layerOutput(l, ws)
-            layer.forward(theta: theta, t: t, input: x, rows: rows, tangents: k,
+            layer.forward(theta: theta.readOnly, t: t, input: x, rows: rows, tangents: k,
                           buffers: buffers(l, ws, output: y))
-            x = UnsafePointer(y)
+            x = y.readOnly
         }
     }
 
     @specialized(where Scalar == Float)
     @specialized(where Scalar == Double)
-    public func backward(outputBar: UnsafePointer<Scalar>, inputBar: UnsafeMutablePointer<Scalar>,
-                         thetaBar: UnsafeMutablePointer<Scalar>, workspace ws: DualWorkspace<Scalar>) {
+    public func backward(outputBar: BufferView<Scalar>, inputBar: MutableBufferView<Scalar>,
+                         thetaBar: MutableBufferView<Scalar>, workspace ws: DualWorkspace<Scalar>) {
         precondition(ws.owner == ObjectIdentifier(self), "workspace was made by another network")
         precondition(ws.ready, "backward before forward on this workspace")
         let n = ws.rows, k = ws.tangents, t = ws.time
@@ -194,13 +195,13 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
         let scratch = ws.regions[base], carried = ws.regions[base + 1], columns = ws.regions[base + 2]
         var ybar = outputBar
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
-            let x = l == 0 ? UnsafePointer(ws.regions[0]) : UnsafePointer(layerOutput(l - 1, ws))
-            layers[l].backward(theta: theta, t: t, input: x, rows: n, tangents: k,
+            let x = l == 0 ? ws.regions[0].readOnly : layerOutput(l - 1, ws).readOnly
+            layers[l].backward(theta: theta.readOnly, t: t, input: x, rows: n, tangents: k,
                                buffers: buffers(l, ws, output: layerOutput(l, ws)),
                                outputBar: ybar, scratch: scratch, columns: columns,
                                inputBar: l == 0 ? inputBar : carried,
                                inputBarRows: l == 0 ? n : (1 + k) * n, thetaBar: thetaBar)
-            ybar = UnsafePointer(carried)
+            ybar = carried.readOnly
         }
     }
 }

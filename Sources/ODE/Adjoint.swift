@@ -66,7 +66,7 @@ final class AdjointField: VectorField {
         dimension = 2 * n + p
     }
 
-    func evaluate(t: Double, y: UnsafePointer<Double>, dy: UnsafeMutablePointer<Double>) {
+    func evaluate(t: Double, y: StateVector, dy: MutableStateVector) {
         base.vectorJacobianProduct(t: t, y: y, cotangent: y + n, dy: dy, yBar: dy + n, thetaBar: dy + 2 * n)
         for i in n..<(2 * n + p) { dy[i] = -dy[i] }
     }
@@ -101,8 +101,8 @@ final class AdjointSolver {
         precondition(finalState.count == n && cotangent.count == n)
         for i in 0..<n { state[i] = finalState[i]; state[n + i] = cotangent[i] }
         for i in 0..<p { state[2 * n + i] = 0 }
-        let stats = try state.withUnsafeMutableBufferPointer {
-            try solver.solve(field, state: $0.baseAddress!, from: t1, to: t0)
+        let stats = try state.withMutableStateVector {
+            try solver.solve(field, state: $0, from: t1, to: t0)
         }
         return AdjointResult(yBar: Array(state[n..<(2 * n)]), thetaBar: Array(state[(2 * n)...]),
                              reconstructed: Array(state[0..<n]), stats: stats)

@@ -23,10 +23,11 @@ final class StepTape {
         states.removeAll(keepingCapacity: true)
     }
 
-    func record(t: Double, h: Double, y: UnsafePointer<Double>) {
+    func record(t: Double, h: Double, y: StateVector) {
         times.append(t)
         steps.append(h)
-        states.append(contentsOf: UnsafeBufferPointer(start: y, count: dimension))
+        assert(y.count == dimension, "state of \(y.count) on a tape of \(dimension)")
+        states.append(contentsOf: y)
     }
 }
 
@@ -42,28 +43,26 @@ final class StepTape {
 /// Doubles), allocated once; a pullback allocates nothing per step.
 final class BackpropReplay {
     let n: Int, s: Int, p: Int
-    let stageInputs: UnsafeMutablePointer<Double>
-    let k: UnsafeMutablePointer<Double>
-    let kBar: UnsafeMutablePointer<Double>
-    let stageBar: UnsafeMutablePointer<Double>
-    let scratch: UnsafeMutablePointer<Double>
-    let thetaStage: UnsafeMutablePointer<Double>
+    let stageInputs: MutableStateVector
+    let k: MutableStateVector
+    let kBar: MutableStateVector
+    let stageBar: MutableStateVector
+    let scratch: MutableStateVector
+    let thetaStage: MutableStateVector
+    /// Owns the memory of the six views above.
+    private let storage: [StateBuffer]
     var live: [Bool]
 
     init(dimension n: Int, stages s: Int, parameters p: Int) {
         self.n = n; self.s = s; self.p = p
-        stageInputs = .allocate(capacity: s * n)
-        k = .allocate(capacity: s * n)
-        kBar = .allocate(capacity: s * n)
-        stageBar = .allocate(capacity: n)
-        scratch = .allocate(capacity: n)
-        thetaStage = .allocate(capacity: max(p, 1))
+        storage = [s * n, s * n, s * n, n, n, p].map { StateBuffer(count: $0) }
+        stageInputs = storage[0].vector
+        k = storage[1].vector
+        kBar = storage[2].vector
+        stageBar = storage[3].vector
+        scratch = storage[4].vector
+        thetaStage = storage[5].vector
         live = [Bool](repeating: false, count: s)
-    }
-
-    deinit {
-        stageInputs.deallocate(); k.deallocate(); kBar.deallocate()
-        stageBar.deallocate(); scratch.deallocate(); thetaStage.deallocate()
     }
 
     /// - Parameters:
@@ -78,15 +77,14 @@ final class BackpropReplay {
         // The last FSAL stage only serves the error estimate (b = 0): not replayed.
         let replayed = 0..<(tab.fsal ? s - 1 : s)
         var work = 0
-        tape.states.withUnsafeBufferPointer { states in
-            yBar.withUnsafeMutableBufferPointer { yb in
-                thetaBar.withUnsafeMutableBufferPointer { tb in
+        tape.states.withStateVector { states in
+            yBar.withMutableStateVector { yb in
+                thetaBar.withMutableStateVector { tb in
                     for step in stride(from: tape.count - 1, through: 0, by: -1) {
                         let t = tape.times[step], h = tape.steps[step]
-                        work += tab.computeStages(field, t: t, h: h, y: states.baseAddress! + step * n, k: k,
+                        work += tab.computeStages(field, t: t, h: h, y: states + step * n, k: k,
                                                   inputs: stageInputs, inputStride: n, dimension: n, range: replayed)
-                        work += reverseStep(field, tab, t: t, h: h, yBar: yb.baseAddress!,
-                                            thetaBar: tb.baseAddress ?? thetaStage)  // p = 0: nothing is added
+                        work += reverseStep(field, tab, t: t, h: h, yBar: yb, thetaBar: tb)
                     }
                 }
             }
@@ -97,7 +95,7 @@ final class BackpropReplay {
     /// The reverse of one replayed step: ȳ and θ̄ updated in place. Returns the VJPs made.
     @inline(__always)
     private func reverseStep(_ field: DifferentiableVectorField, _ tab: ButcherTableau, t: Double, h: Double,
-                             yBar: UnsafeMutablePointer<Double>, thetaBar: UnsafeMutablePointer<Double>) -> Int {
+                             yBar: MutableStateVector, thetaBar: MutableStateVector) -> Int {
         var work = 0
         for i in 0..<s {
             let w = h * tab.b[i]
@@ -105,7 +103,8 @@ final class BackpropReplay {
             for d in 0..<n { kBar[i * n + d] = w * yBar[d] }
         }
         for i in stride(from: s - 1, through: 0, by: -1) where live[i] {
-            field.vectorJacobianProduct(t: t + tab.c[i] * h, y: stageInputs + i * n, cotangent: kBar + i * n,
+            field.vectorJacobianProduct(t: t + tab.c[i] * h, y: (stageInputs + i * n).readOnly,
+                                        cotangent: (kBar + i * n).readOnly,
                                         dy: scratch, yBar: stageBar, thetaBar: thetaStage)
             work += 1
             for q in 0..<p { thetaBar[q] += thetaStage[q] }

@@ -16,11 +16,13 @@ final class ODESolver {
     let tableau: ButcherTableau
 
     /// Stage derivatives k_i, `stages × dimension`.
-    let k: UnsafeMutablePointer<Double>
+    let k: MutableStateVector
     /// The trial state of a step (also the stage input Y_i while stages are computed).
-    let trial: UnsafeMutablePointer<Double>
-    let candidate: UnsafeMutablePointer<Double>
-    let error: UnsafeMutablePointer<Double>
+    let trial: MutableStateVector
+    let candidate: MutableStateVector
+    let error: MutableStateVector
+    /// Owns the memory of the four views above.
+    private let storage: [StateBuffer]
     let groups: [NormGroup]
 
     init(dimension: Int, options: SolveOptions) throws {
@@ -33,19 +35,17 @@ final class ODESolver {
         for g in groups where g.start < 0 || g.count < 0 || g.start + g.count > dimension {
             throw ODEError.invalidOptions("norm group \(g.start)..<\(g.start + g.count) is outside the state of \(dimension)")
         }
-        k = .allocate(capacity: tableau.stages * dimension)
-        trial = .allocate(capacity: dimension)
-        candidate = .allocate(capacity: dimension)
-        error = .allocate(capacity: dimension)
-    }
-
-    deinit {
-        k.deallocate(); trial.deallocate(); candidate.deallocate(); error.deallocate()
+        storage = [StateBuffer(count: tableau.stages * dimension), StateBuffer(count: dimension),
+                   StateBuffer(count: dimension), StateBuffer(count: dimension)]
+        k = storage[0].vector
+        trial = storage[1].vector
+        candidate = storage[2].vector
+        error = storage[3].vector
     }
 
     /// Integrates `state` in place from t0 to t1.
     @discardableResult
-    func solve(_ f: VectorField, state: UnsafeMutablePointer<Double>, from t0: Double, to t1: Double,
+    func solve(_ f: VectorField, state: MutableStateVector, from t0: Double, to t1: Double,
                       tape: StepTape? = nil) throws -> SolveStats {
         try solve(f, state: state, times: [t0, t1], tape: tape) { _, _ in }
     }
@@ -55,8 +55,8 @@ final class ODESolver {
                       tape: StepTape? = nil) throws -> (y: [Double], stats: SolveStats) {
         precondition(y0.count == dimension, "y0 has \(y0.count) entries, the solver was made for \(dimension)")
         var y = y0
-        let stats = try y.withUnsafeMutableBufferPointer {
-            try solve(f, state: $0.baseAddress!, from: t0, to: t1, tape: tape)
+        let stats = try y.withMutableStateVector {
+            try solve(f, state: $0, from: t0, to: t1, tape: tape)
         }
         return (y, stats)
     }
@@ -64,9 +64,9 @@ final class ODESolver {
     /// Integrates `state` in place through `times` (monotone, either direction; `times[0]` is
     /// the start), calling `observe(i, y(times[i]))` at each of them, the start included.
     /// Steps are shortened to land on each requested time exactly.
-    func solve(_ f: VectorField, state y: UnsafeMutablePointer<Double>, times: [Double],
+    func solve(_ f: VectorField, state y: MutableStateVector, times: [Double],
                       tape: StepTape? = nil,
-                      observe: (Int, UnsafePointer<Double>) -> Void) throws -> SolveStats {
+                      observe: (Int, StateVector) -> Void) throws -> SolveStats {
         precondition(f.dimension == dimension, "field has dimension \(f.dimension), solver \(dimension)")
         guard let t0 = times.first else { return SolveStats() }
         let dir: Double = (times.last! >= t0) ? 1 : -1
@@ -75,7 +75,7 @@ final class ODESolver {
         }
         for i in 0..<dimension where !y[i].isFinite { throw ODEError.nonFiniteState(t: t0) }
         tape?.begin(dimension: dimension, tableau: tableau)
-        observe(0, UnsafePointer(y))
+        observe(0, y.readOnly)
         if times.count == 1 { return SolveStats() }
         if tableau.isAdaptive {
             return try solveAdaptive(f, y: y, times: times, direction: dir, tape: tape, observe: observe)
@@ -89,7 +89,7 @@ final class ODESolver {
     /// Computes stages 1..<s from k_0 (already in `k`), the new solution into `candidate`
     /// and, for embedded pairs, the error estimate into `error`. Returns evaluations made.
     @inline(__always)
-    func attemptStep(_ f: VectorField, y: UnsafePointer<Double>, t: Double, h: Double) -> Int {
+    func attemptStep(_ f: VectorField, y: StateVector, t: Double, h: Double) -> Int {
         let n = dimension, s = tableau.stages
         let evals = tableau.computeStages(f, t: t, h: h, y: y, k: k, inputs: trial, inputStride: 0,
                                           dimension: n, range: 1..<s)
@@ -116,14 +116,14 @@ final class ODESolver {
     /// The error ratio: RMS of err_i / (atol + rtol · max(|y0_i|, |y1_i|)), or with norm
     /// groups the largest group RMS.
     @inline(__always)
-    func errorRatio(y0: UnsafePointer<Double>, y1: UnsafePointer<Double>) -> Double {
+    func errorRatio(y0: StateVector, y1: StateVector) -> Double {
         groupNorm { d in
             error[d] / (options.atol + options.rtol * max(abs(y0[d]), abs(y1[d])))
         }
     }
 
     /// RMS norm of v scaled by atol + rtol·|y| (Hairer's initial step selection).
-    func scaledNorm(_ v: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
+    func scaledNorm(_ v: StateVector, _ y: StateVector) -> Double {
         groupNorm { d in v[d] / (options.atol + options.rtol * abs(y[d])) }
     }
 
@@ -141,18 +141,18 @@ final class ODESolver {
 
     /// Hairer, Nørsett & Wanner, Solving ODEs I, II.4: an initial step from the sizes of y,
     /// f(t0, y) and a finite-difference estimate of the second derivative. One evaluation.
-    func initialStep(_ f: VectorField, y: UnsafePointer<Double>, t0: Double, direction: Double,
+    func initialStep(_ f: VectorField, y: StateVector, t0: Double, direction: Double,
                      span: Double) -> Double {
         let n = dimension
         let f0 = k
-        let d0 = scaledNorm(y, y), d1 = scaledNorm(f0, y)
+        let d0 = scaledNorm(y, y), d1 = scaledNorm(f0.readOnly, y)
         var h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1
         h0 = min(h0, span)
         for d in 0..<n { trial[d] = y[d] + direction * h0 * f0[d] }
         let f1 = k + n  // stage 1's slot, overwritten by the first step anyway
-        f.evaluate(t: t0 + direction * h0, y: trial, dy: f1)
+        f.evaluate(t: t0 + direction * h0, y: trial.readOnly, dy: f1)
         for d in 0..<n { error[d] = (f1[d] - f0[d]) }
-        let d2 = scaledNorm(error, y) / h0
+        let d2 = scaledNorm(error.readOnly, y) / h0
         let q = Double(min(tableau.order, tableau.embeddedOrder) + 1)
         let h1 = max(d1, d2) <= 1e-15 ? max(1e-6, h0 * 1e-3) : pow(0.01 / max(d1, d2), 1 / q)
         return min(100 * h0, h1, span)
@@ -164,20 +164,20 @@ final class ODESolver {
         max(options.minStep, 8 * max(abs(t), scale).ulp)
     }
 
-    func solveAdaptive(_ f: VectorField, y: UnsafeMutablePointer<Double>, times: [Double], direction dir: Double,
-                       tape: StepTape?, observe: (Int, UnsafePointer<Double>) -> Void) throws -> SolveStats {
+    func solveAdaptive(_ f: VectorField, y: MutableStateVector, times: [Double], direction dir: Double,
+                       tape: StepTape?, observe: (Int, StateVector) -> Void) throws -> SolveStats {
         let n = dimension, s = tableau.stages
         var stats = SolveStats()
         var t = times[0]
         let scale = times.map { abs($0) }.max()!
-        f.evaluate(t: t, y: y, dy: k)
+        f.evaluate(t: t, y: y.readOnly, dy: k)
         stats.evaluations += 1
         for d in 0..<n where !k[d].isFinite { throw ODEError.nonFiniteState(t: t) }
         var h: Double
         if let h0 = options.step {
             h = h0
         } else {
-            h = initialStep(f, y: y, t0: t, direction: dir, span: abs(times.last! - t))
+            h = initialStep(f, y: y.readOnly, t0: t, direction: dir, span: abs(times.last! - t))
             stats.evaluations += 1
         }
         h = min(h, options.maxStep)
@@ -200,17 +200,17 @@ final class ODESolver {
                     if lastRejectionNonFinite { throw ODEError.nonFiniteState(t: t) }
                     throw ODEError.stepSizeUnderflow(t: t, h: hh)
                 }
-                stats.evaluations += attemptStep(f, y: y, t: t, h: dir * hh)
-                let ratio = errorRatio(y0: y, y1: candidate)
+                stats.evaluations += attemptStep(f, y: y.readOnly, t: t, h: dir * hh)
+                let ratio = errorRatio(y0: y.readOnly, y1: candidate.readOnly)
                 if ratio <= 1 {
-                    tape?.record(t: t, h: dir * hh, y: y)
+                    tape?.record(t: t, h: dir * hh, y: y.readOnly)
                     stats.acceptedSteps += 1
                     t = clipped ? target : t + dir * hh
                     for d in 0..<n { y[d] = candidate[d] }
                     if tableau.fsal {
                         for d in 0..<n { k[d] = k[(s - 1) * n + d] }
                     } else {
-                        f.evaluate(t: t, y: y, dy: k)
+                        f.evaluate(t: t, y: y.readOnly, dy: k)
                         stats.evaluations += 1
                     }
                     var factor = ratio == 0 ? options.maxFactor
@@ -232,13 +232,13 @@ final class ODESolver {
                     }
                 }
             }
-            observe(index, UnsafePointer(y))
+            observe(index, y.readOnly)
         }
         return stats
     }
 
-    func solveFixed(_ f: VectorField, y: UnsafeMutablePointer<Double>, times: [Double], direction dir: Double,
-                    tape: StepTape?, observe: (Int, UnsafePointer<Double>) -> Void) throws -> SolveStats {
+    func solveFixed(_ f: VectorField, y: MutableStateVector, times: [Double], direction dir: Double,
+                    tape: StepTape?, observe: (Int, StateVector) -> Void) throws -> SolveStats {
         let n = dimension
         var stats = SolveStats()
         let hMax = options.step!
@@ -253,16 +253,16 @@ final class ODESolver {
                 if stats.acceptedSteps >= options.maxSteps {
                     throw ODEError.maxStepsReached(steps: options.maxSteps, t: t)
                 }
-                f.evaluate(t: t, y: y, dy: k)
-                stats.evaluations += 1 + attemptStep(f, y: y, t: t, h: h)
-                tape?.record(t: t, h: h, y: y)
+                f.evaluate(t: t, y: y.readOnly, dy: k)
+                stats.evaluations += 1 + attemptStep(f, y: y.readOnly, t: t, h: h)
+                tape?.record(t: t, h: h, y: y.readOnly)
                 for d in 0..<n { y[d] = candidate[d] }
                 stats.acceptedSteps += 1
                 t = i == steps - 1 ? target : start + Double(i + 1) * h
                 for d in 0..<n where !y[d].isFinite { throw ODEError.nonFiniteState(t: t) }
             }
             t = target
-            observe(index, UnsafePointer(y))
+            observe(index, y.readOnly)
         }
         return stats
     }

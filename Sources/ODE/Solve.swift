@@ -47,7 +47,7 @@ public func solve(_ field: VectorField, y0: [Double], from t0: Double, to t1: Do
     let solver = try work.forwardSolver(dimension: n, options: options)
 
     var times = [t0]
-    var callback: ((Int, UnsafeBufferPointer<Double>) -> Void)? = nil
+    var callback: ((Int, StateVector) -> Void)? = nil
     if case .times(let ts, let observe) = saveAt {
         let direction: Double = t1 >= t0 ? 1 : -1
         for (i, t) in ts.enumerated() where !((t - t0) * direction >= 0 && (t1 - t) * direction >= 0) {
@@ -60,11 +60,11 @@ public func solve(_ field: VectorField, y0: [Double], from t0: Double, to t1: Do
     let saved = times.count - 2
 
     var y = y0
-    let stats = try y.withUnsafeMutableBufferPointer { buffer in
+    let stats = try y.withMutableStateVector { state in
         // The engine reports every time it lands on, the start included; the caller asked for
         // times[1...saved].
-        try solver.solve(field, state: buffer.baseAddress!, times: times, tape: tape) { k, state in
-            if let callback, k >= 1, k <= saved { callback(k - 1, UnsafeBufferPointer(start: state, count: n)) }
+        try solver.solve(field, state: state, times: times, tape: tape) { k, state in
+            if let callback, k >= 1, k <= saved { callback(k - 1, state) }
         }
     }
     return Solution(y: y, t0: t0, t1: t1, stats: stats, route: route)
@@ -84,9 +84,9 @@ public enum SaveAt {
     case final
     /// Also y at each of `times` (inside the span, monotone in the direction of integration,
     /// t0 and t1 allowed): `observe(i, y(times[i]))` is called as the solve passes them, with a
-    /// buffer valid only during the call. Steps are shortened to land on each time exactly.
+    /// view valid only during the call (`Array(y)` keeps a copy). Steps are shortened to land on each time exactly.
     /// A gradient route differentiates y(t1) only.
-    case times([Double], observe: (Int, UnsafeBufferPointer<Double>) -> Void)
+    case times([Double], observe: (Int, StateVector) -> Void)
 }
 
 /// How `Solution.pullback` differentiates the solve: the gradient route as a value.

@@ -37,8 +37,8 @@ public struct ButcherTableau: Sendable {
     /// stride 0 reuses one buffer for every stage (the forward step), stride n keeps each stage's
     /// input (the replay, whose reverse pass needs them). Returns the evaluations made.
     @inline(__always)
-    func computeStages(_ f: VectorField, t: Double, h: Double, y: UnsafePointer<Double>,
-                       k: UnsafeMutablePointer<Double>, inputs: UnsafeMutablePointer<Double>, inputStride: Int,
+    func computeStages(_ f: VectorField, t: Double, h: Double, y: StateVector,
+                       k: MutableStateVector, inputs: MutableStateVector, inputStride: Int,
                        dimension n: Int, range: Range<Int>) -> Int {
         var evals = 0
         for i in range {
@@ -48,7 +48,7 @@ public struct ButcherTableau: Sendable {
                 let w = h * row[j], kj = k + j * n
                 for d in 0..<n { input[d] += w * kj[d] }
             }
-            f.evaluate(t: t + c[i] * h, y: input, dy: k + i * n)
+            f.evaluate(t: t + c[i] * h, y: input.readOnly, dy: k + i * n)
             evals += 1
         }
         return evals

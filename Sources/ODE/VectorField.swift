@@ -1,11 +1,12 @@
 /// A vector field dy/dt = f(t, y) over a flat state vector of `dimension` Doubles.
 ///
 /// Classes, not structs: a field owns work buffers that it reuses on every call, so an
-/// evaluation allocates nothing.
+/// evaluation allocates nothing. The solver hands it views of its own buffers (`StateVector`,
+/// `MutableStateVector`: no copies, valid during the call only).
 public protocol VectorField: AnyObject {
     var dimension: Int { get }
     /// Writes f(t, y) to `dy`. `y` and `dy` never alias.
-    func evaluate(t: Double, y: UnsafePointer<Double>, dy: UnsafeMutablePointer<Double>)
+    func evaluate(t: Double, y: StateVector, dy: MutableStateVector)
 }
 
 /// A vector field with parameters θ that offers vector-Jacobian products: what the
@@ -15,7 +16,33 @@ public protocol DifferentiableVectorField: VectorField {
     /// Given a cotangent `a` (length `dimension`), writes f(t, y) to `dy`,
     /// aᵀ ∂f/∂y to `yBar` (length `dimension`) and aᵀ ∂f/∂θ to `thetaBar`
     /// (length `parameterCount`), overwriting all three.
-    func vectorJacobianProduct(t: Double, y: UnsafePointer<Double>, cotangent a: UnsafePointer<Double>,
-                               dy: UnsafeMutablePointer<Double>, yBar: UnsafeMutablePointer<Double>,
-                               thetaBar: UnsafeMutablePointer<Double>)
+    func vectorJacobianProduct(t: Double, y: StateVector, cotangent a: StateVector,
+                               dy: MutableStateVector, yBar: MutableStateVector,
+                               thetaBar: MutableStateVector)
+}
+
+extension VectorField {
+    /// `evaluate` on arrays (tests, one-off evaluations). `dy` must hold `dimension` values.
+    public func evaluate(t: Double, y: [Double], dy: inout [Double]) {
+        y.withStateVector { y in dy.withMutableStateVector { dy in evaluate(t: t, y: y, dy: dy) } }
+    }
+}
+
+extension DifferentiableVectorField {
+    /// `vectorJacobianProduct` on arrays (tests, one-off products); the outputs must have
+    /// their lengths already (`dimension`, `dimension`, `parameterCount`).
+    public func vectorJacobianProduct(t: Double, y: [Double], cotangent a: [Double],
+                                      dy: inout [Double], yBar: inout [Double], thetaBar: inout [Double]) {
+        y.withStateVector { y in
+            a.withStateVector { a in
+                dy.withMutableStateVector { dy in
+                    yBar.withMutableStateVector { yBar in
+                        thetaBar.withMutableStateVector { thetaBar in
+                            vectorJacobianProduct(t: t, y: y, cotangent: a, dy: dy, yBar: yBar, thetaBar: thetaBar)
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

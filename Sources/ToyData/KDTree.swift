@@ -1,3 +1,5 @@
+import CNFCore
+
 /// A k-d tree over n points of dimension d (row-major), for k-nearest-neighbour
 /// distances. Each node splits its points at the median of the coordinate with the
 /// widest spread; leaves hold at most `leafSize` points, stored contiguously.
@@ -30,7 +32,7 @@ struct KDTree {
         var perm = Array(0..<n)
         var nodes = [Node]()
         nodes.reserveCapacity(2 * n / KDTree.leafSize + 2)
-        values.withUnsafeBufferPointer { v in
+        values.withBufferView { v in
             _ = KDTree.build(v, dim: dim, perm: &perm, lo: 0, hi: n, nodes: &nodes)
         }
         self.nodes = nodes
@@ -43,7 +45,7 @@ struct KDTree {
     }
 
     /// Appends the subtree of positions lo..<hi to `nodes`; returns its node index.
-    private static func build(_ v: UnsafeBufferPointer<Double>, dim: Int, perm: inout [Int],
+    private static func build(_ v: BufferView<Double>, dim: Int, perm: inout [Int],
                               lo: Int, hi: Int, nodes: inout [Node]) -> Int {
         let me = nodes.count
         nodes.append(Node(lo: lo, hi: hi, dim: -1, split: 0, left: -1, right: -1))
@@ -72,7 +74,7 @@ struct KDTree {
     /// Reorders perm[lo..<hi] so that position k holds the point whose coordinate would
     /// be k-th in sorted order, with no larger coordinate before it and no smaller after
     /// (Hoare's selection; the middle element as pivot).
-    private static func select(_ v: UnsafeBufferPointer<Double>, dim: Int, coordinate c: Int,
+    private static func select(_ v: BufferView<Double>, dim: Int, coordinate c: Int,
                                perm: inout [Int], lo: Int, hi: Int, k: Int) {
         var lo = lo, hi = hi - 1
         while hi > lo {
@@ -95,9 +97,9 @@ struct KDTree {
         precondition(k >= 1 && k < count, "k-NN: k = \(k) needs more than k points, have \(count)")
         var out = [Double](repeating: 0, count: positions.count)
         var best = [Double](repeating: .infinity, count: k)   // ascending squared distances
-        points.withUnsafeBufferPointer { pts in
-            nodes.withUnsafeBufferPointer { nodes in
-                best.withUnsafeMutableBufferPointer { best in
+        points.withBufferView { pts in
+            nodes.withBufferView { nodes in
+                best.withMutableBufferView { best in
                     let search = Search(points: pts, nodes: nodes, dim: dim, best: best)
                     for p in positions {
                         for m in 0..<k { best[m] = .infinity }
@@ -110,12 +112,13 @@ struct KDTree {
         return out
     }
 
-    /// One query's state on raw buffers (no bounds checks or copies on the hot path).
+    /// One query's state on views of the arrays (no bounds checks in release builds, no
+    /// copies on the hot path).
     private struct Search {
-        let points: UnsafeBufferPointer<Double>
-        let nodes: UnsafeBufferPointer<Node>
+        let points: BufferView<Double>
+        let nodes: BufferView<Node>
         let dim: Int
-        let best: UnsafeMutableBufferPointer<Double>
+        let best: MutableBufferView<Double>
 
         func visit(_ n: Int, query q: Int) {
             let node = nodes[n]

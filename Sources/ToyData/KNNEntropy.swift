@@ -58,7 +58,7 @@ func knnLogDistances(_ data: DataSet, k: Int) -> KNNTerms {
     let chunk = 4096
     let chunks = (n + chunk - 1) / chunk
     var parts = [[Double]](repeating: [], count: chunks)
-    parts.withUnsafeMutableBufferPointer { parts in
+    parts.withMutableBufferView { parts in
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             let range = (c * chunk)..<min(n, (c + 1) * chunk)
             var out = [Double]()

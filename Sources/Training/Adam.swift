@@ -66,8 +66,8 @@ public struct Adam: Sendable {
     /// - Complexity: O(parameterCount).
     @specialized(where S == Float)
     @specialized(where S == Double)
-    public mutating func step<S: BLASScalar>(parameters: UnsafeMutableBufferPointer<S>,
-                                             gradient: UnsafeBufferPointer<Double>) {
+    public mutating func step<S: BLASScalar>(parameters: MutableBufferView<S>,
+                                             gradient: BufferView<Double>) {
         precondition(parameters.count == parameterCount && gradient.count == parameterCount,
                      "Adam has \(parameterCount) parameters, got \(parameters.count) parameters and \(gradient.count) gradients")
         state.step += 1
@@ -75,8 +75,8 @@ public struct Adam: Sendable {
         let stepSize = learningRate / (1 - pow(beta1, t))
         let correction2 = (1 - pow(beta2, t)).squareRoot()
         let b1 = beta1, b2 = beta2, eps = epsilon, decay = weightDecay, count = parameterCount
-        state.m.withUnsafeMutableBufferPointer { m in
-            state.v.withUnsafeMutableBufferPointer { v in
+        state.m.withMutableBufferView { m in
+            state.v.withMutableBufferView { v in
                 for i in 0..<count {
                     let theta = Double(parameters[i])
                     let g = gradient[i] + decay * theta
@@ -89,15 +89,15 @@ public struct Adam: Sendable {
     }
 
     public mutating func step<S: BLASScalar>(parameters: inout [S], gradient: [Double]) {
-        parameters.withUnsafeMutableBufferPointer { p in
-            gradient.withUnsafeBufferPointer { g in step(parameters: p, gradient: g) }
+        parameters.withMutableBufferView { p in
+            gradient.withBufferView { g in step(parameters: p, gradient: g) }
         }
     }
 
     /// Steps a network's parameters in place.
     public mutating func step<N: DualNetwork>(_ network: N, gradient: [Double]) {
         network.withParameters { p in
-            gradient.withUnsafeBufferPointer { g in step(parameters: p, gradient: g) }
+            gradient.withBufferView { g in step(parameters: p, gradient: g) }
         }
     }
 }

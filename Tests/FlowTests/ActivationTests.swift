@@ -43,11 +43,10 @@ final class ActivationTests: XCTestCase {
         for activation in Activation.allCases {
             var values = inputs
             var slope = [Float](repeating: 0, count: count), curvature = slope
-            values.withUnsafeMutableBufferPointer { v in
-                slope.withUnsafeMutableBufferPointer { s in
-                    curvature.withUnsafeMutableBufferPointer { c in
-                        activation.apply(count: count, values: v.baseAddress!, slope: s.baseAddress!,
-                                         curvature: c.baseAddress!)
+            values.withMutableBufferView { v in
+                slope.withMutableBufferView { s in
+                    curvature.withMutableBufferView { c in
+                        activation.apply(count: count, values: v, slope: s, curvature: c)
                     }
                 }
             }

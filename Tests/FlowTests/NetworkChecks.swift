@@ -28,9 +28,7 @@ func forwardStacked<N: DualNetwork>(_ network: N, t: N.Scalar, x: [N.Scalar], ta
     let ws = workspace ?? network.makeWorkspace(maxRows: rows, tangents: k)
     let input = x + tangents
     var output = [N.Scalar](repeating: 0, count: (1 + k) * rows * outputWidth)
-    output.withUnsafeMutableBufferPointer { o in
-        network.forward(t: t, input: input, rows: rows, tangents: k, output: o.baseAddress!, workspace: ws)
-    }
+    network.forward(t: t, input: input, rows: rows, tangents: k, output: &output, workspace: ws)
     return output
 }
 
@@ -78,11 +76,7 @@ where N.Scalar == Double {
     var xbar = [Double](repeating: .nan, count: rows * din)
     var thetaBar = [Double](repeating: 0, count: network.parameterCount)
     _ = forwardStacked(network, t: t, x: x, tangents: xdot, rows: rows, k: k, outputWidth: dout, workspace: ws)
-    xbar.withUnsafeMutableBufferPointer { xb in
-        thetaBar.withUnsafeMutableBufferPointer { tb in
-            network.backward(outputBar: c, inputBar: xb.baseAddress!, thetaBar: tb.baseAddress!, workspace: ws)
-        }
-    }
+    network.backward(outputBar: c, inputBar: &xbar, thetaBar: &thetaBar, workspace: ws)
     var fdx = [Double](repeating: 0, count: x.count)
     for i in 0..<x.count {
         var xp = x, xm = x

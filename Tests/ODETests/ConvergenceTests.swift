@@ -70,8 +70,8 @@ final class ConvergenceTests: XCTestCase {
         let solver = try ODESolver(dimension: 1, options: SolveOptions(method: .dopri5, rtol: 1e-8, atol: 1e-8))
         var y = p.y0
         var seen: [Int] = []
-        _ = try y.withUnsafeMutableBufferPointer { buf in
-            try solver.solve(p.field(), state: buf.baseAddress!, times: times) { i, yi in
+        _ = try y.withMutableStateVector { state in
+            try solver.solve(p.field(), state: state, times: times) { i, yi in
                 seen.append(i)
                 XCTAssertEqual(yi[0], p.exact(times[i])[0], accuracy: 1e-7, "t=\(times[i])")
             }
@@ -79,8 +79,8 @@ final class ConvergenceTests: XCTestCase {
         XCTAssertEqual(seen, Array(0..<times.count))
         var back = p.exact(4)
         let reversed = Array(times.reversed())
-        _ = try back.withUnsafeMutableBufferPointer { buf in
-            try solver.solve(p.field(), state: buf.baseAddress!, times: reversed) { i, yi in
+        _ = try back.withMutableStateVector { state in
+            try solver.solve(p.field(), state: state, times: reversed) { i, yi in
                 XCTAssertEqual(yi[0], p.exact(reversed[i])[0], accuracy: 1e-7, "t=\(reversed[i])")
             }
         }

@@ -4,13 +4,13 @@ import ODE
 /// y' = g(t, y) from a closure, for tests.
 final class ClosureField: VectorField {
     let dimension: Int
-    let g: (Double, UnsafePointer<Double>, UnsafeMutablePointer<Double>) -> Void
+    let g: (Double, StateVector, MutableStateVector) -> Void
     var calls = 0
-    init(_ n: Int, _ g: @escaping (Double, UnsafePointer<Double>, UnsafeMutablePointer<Double>) -> Void) {
+    init(_ n: Int, _ g: @escaping (Double, StateVector, MutableStateVector) -> Void) {
         dimension = n
         self.g = g
     }
-    func evaluate(t: Double, y: UnsafePointer<Double>, dy: UnsafeMutablePointer<Double>) {
+    func evaluate(t: Double, y: StateVector, dy: MutableStateVector) {
         calls += 1
         g(t, y, dy)
     }
@@ -74,7 +74,7 @@ final class TanhNetField: DifferentiableVectorField {
         return (0, m * n, m * n + m, m * n + 2 * m, m * n + 2 * m + n * m)
     }
 
-    func evaluate(t: Double, y: UnsafePointer<Double>, dy: UnsafeMutablePointer<Double>) {
+    func evaluate(t: Double, y: StateVector, dy: MutableStateVector) {
         let o = offsets, m = hidden, n = dimension
         for i in 0..<m {
             var a = theta[o.b1 + i] + theta[o.c + i] * t
@@ -88,9 +88,9 @@ final class TanhNetField: DifferentiableVectorField {
         }
     }
 
-    func vectorJacobianProduct(t: Double, y: UnsafePointer<Double>, cotangent a: UnsafePointer<Double>,
-                               dy: UnsafeMutablePointer<Double>, yBar: UnsafeMutablePointer<Double>,
-                               thetaBar: UnsafeMutablePointer<Double>) {
+    func vectorJacobianProduct(t: Double, y: StateVector, cotangent a: StateVector,
+                               dy: MutableStateVector, yBar: MutableStateVector,
+                               thetaBar: MutableStateVector) {
         evaluate(t: t, y: y, dy: dy)
         let o = offsets, m = hidden, n = dimension
         for q in 0..<parameterCount { thetaBar[q] = 0 }

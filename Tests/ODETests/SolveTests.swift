@@ -12,7 +12,7 @@ final class LinearField: DifferentiableVectorField {
         dimension = a.count
         self.a = a.flatMap { $0 }
     }
-    func evaluate(t: Double, y: UnsafePointer<Double>, dy: UnsafeMutablePointer<Double>) {
+    func evaluate(t: Double, y: StateVector, dy: MutableStateVector) {
         let n = dimension
         for i in 0..<n {
             var s = 0.0
@@ -20,9 +20,9 @@ final class LinearField: DifferentiableVectorField {
             dy[i] = s
         }
     }
-    func vectorJacobianProduct(t: Double, y: UnsafePointer<Double>, cotangent c: UnsafePointer<Double>,
-                               dy: UnsafeMutablePointer<Double>, yBar: UnsafeMutablePointer<Double>,
-                               thetaBar: UnsafeMutablePointer<Double>) {
+    func vectorJacobianProduct(t: Double, y: StateVector, cotangent c: StateVector,
+                               dy: MutableStateVector, yBar: MutableStateVector,
+                               thetaBar: MutableStateVector) {
         evaluate(t: t, y: y, dy: dy)
         let n = dimension
         for j in 0..<n {
