@@ -90,7 +90,7 @@ public enum Activation: String, CaseIterable, Sendable, Codable {
 }
 
 /// σ, σ', σ'' on eight Float lanes.
-private protocol ActivationLanes {
+protocol ActivationLanes {
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector)
 }
 
@@ -121,7 +121,7 @@ extension ActivationLanes {
     }
 }
 
-private enum TanhLanes: ActivationLanes {
+enum TanhLanes: ActivationLanes {
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
         let y = FastMath.tanh(a)
@@ -130,7 +130,7 @@ private enum TanhLanes: ActivationLanes {
     }
 }
 
-private enum SoftplusLanes: ActivationLanes {
+enum SoftplusLanes: ActivationLanes {
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
         let e = FastMath.exp(-FastMath.abs(a))
@@ -142,7 +142,7 @@ private enum SoftplusLanes: ActivationLanes {
     }
 }
 
-private enum ELULanes: ActivationLanes {
+enum ELULanes: ActivationLanes {
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
         let positive = a .> 0
@@ -152,7 +152,7 @@ private enum ELULanes: ActivationLanes {
     }
 }
 
-private enum SwishLanes: ActivationLanes {
+enum SwishLanes: ActivationLanes {
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
         let s = 1 / (1 + FastMath.exp(-a))

@@ -1,0 +1,258 @@
+import CNFCore
+
+/// Which code computes a layer's products: the Swift kernels of `SmallProducts` or BLAS.
+///
+/// The rule, from side-by-side runs of `cnf bench --kernels` (AMD EPYC Zen 3, AVX2+FMA, Debian
+/// OpenBLAS 0.3.21 core "Zen", one thread, shared machine; see `KernelTiming` for the numbers):
+/// the kernels win on every shape of the default 2-64-64-64-2 network at every batch measured
+/// (100–30 000 stacked rows); they are used for Float when the widths fit their tiles and
+/// the weights fit in L1 (k·n ≤ 64·128), so wide layers stay with OpenBLAS. Double always uses
+/// BLAS. On a CPU without AVX2 code generation (the build adds `-target-cpu haswell` on x86-64
+/// only) the kernels still build and run, just slower.
+enum KernelChoice {
+    /// Set to false to force BLAS everywhere (tests compare the two paths).
+    nonisolated(unsafe) static var enabled = true
+
+    /// C = A·B with n columns (a multiple of 8), depth k.
+    static func rowProduct(columns n: Int, depth k: Int) -> Bool {
+        enabled && n % 8 == 0 && n <= 128 && k <= 128 && k * n <= 8192
+    }
+
+    /// C = A·Bᵀ with a few columns n, depth k.
+    static func rowDotProduct(columns n: Int, depth k: Int) -> Bool {
+        enabled && n <= 4 && k <= 256
+    }
+
+    /// D (p×q) += Uᵀ V with q % 16 == 0.
+    static func outer(p: Int, q: Int) -> Bool {
+        enabled && q % 16 == 0 && p <= 128 && q <= 128
+    }
+}
+
+/// σ on eight lanes for the fused epilogue; `present` is false for a layer without activation.
+protocol FusedActivationLanes: ActivationLanes {
+    static var present: Bool { get }
+}
+
+extension TanhLanes: FusedActivationLanes { static var present: Bool { true } }
+extension SoftplusLanes: FusedActivationLanes { static var present: Bool { true } }
+extension ELULanes: FusedActivationLanes { static var present: Bool { true } }
+extension SwishLanes: FusedActivationLanes { static var present: Bool { true } }
+
+enum NoActivationLanes: FusedActivationLanes {
+    static var present: Bool { false }
+    @inline(__always)
+    static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) { (a, FastMath.Vector(), FastMath.Vector()) }
+}
+
+/// Primal rows: h = acc + b, a = h ⊙ g + c, y = σ(a), σ'(a), σ''(a), all from registers.
+struct FusedPrimalRows<L: FusedActivationLanes>: RowEpilogue {
+    let bias, gate, shift: UnsafePointer<Float>
+    let affine, output, slope, curvature: UnsafeMutablePointer<Float>
+    let width: Int
+
+    @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
+        let o = row * width + column
+        let h = value + SmallProducts.load(bias + column)
+        SmallProducts.store(h, affine + o)
+        let a = h * SmallProducts.load(gate + column) + SmallProducts.load(shift + column)
+        if L.present {
+            let (y, s, c) = L.lanes(a)
+            SmallProducts.store(y, output + o)
+            SmallProducts.store(s, slope + o)
+            SmallProducts.store(c, curvature + o)
+        } else {
+            SmallProducts.store(a, output + o)
+        }
+    }
+}
+
+/// Tangent rows of one block: h = acc, ẏ = σ'(a) ⊙ (h ⊙ g) with σ'(a) of the same sample.
+struct FusedTangentRows<L: FusedActivationLanes>: RowEpilogue {
+    let gate: UnsafePointer<Float>
+    let slope: UnsafePointer<Float>
+    let affine, output: UnsafeMutablePointer<Float>
+    let width: Int
+
+    @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
+        let o = row * width + column
+        SmallProducts.store(value, affine + o)
+        let a = value * SmallProducts.load(gate + column)
+        SmallProducts.store(L.present ? SmallProducts.load(slope + o) * a : a, output + o)
+    }
+}
+
+/// The narrow-layer versions (σ is applied afterwards, by `Activation.apply`).
+struct FusedPrimalElements: ElementEpilogue {
+    let bias, gate, shift: UnsafePointer<Float>
+    let affine, output: UnsafeMutablePointer<Float>
+    let width: Int
+    @inline(__always) func finish(row: Int, column: Int, _ value: Float) {
+        let h = value + bias[column]
+        affine[row * width + column] = h
+        output[row * width + column] = h * gate[column] + shift[column]
+    }
+}
+
+struct FusedTangentElements: ElementEpilogue {
+    let gate: UnsafePointer<Float>
+    let slope: UnsafePointer<Float>?
+    let affine, output: UnsafeMutablePointer<Float>
+    let width: Int
+    @inline(__always) func finish(row: Int, column: Int, _ value: Float) {
+        let o = row * width + column
+        affine[o] = value
+        let a = value * gate[column]
+        output[o] = slope.map { $0[o] * a } ?? a
+    }
+}
+
+@inline(__always)
+func floats<S>(_ p: UnsafePointer<S>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+func floats<S>(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+extension DualLayer {
+    /// `forward` for Float in one pass per row block: the product, the gate and bias, the
+    /// activation and the tangents' σ'(a) ⊙ ȧ in the product's epilogue (primal rows first, then
+    /// each tangent block; Wᵀ, 16 KB for 64×64, stays in L1 across the blocks). Returns false,
+    /// having done nothing, when `KernelChoice` leaves this shape to BLAS.
+    ///
+    /// Summation order: each output is Σ_p x_p·W_jp by FMAs in p order (OpenBLAS's order
+    /// differs, so low bits differ from the BLAS path); a row's result depends only on that
+    /// row, not on the batch size or chunking.
+    func fusedForward<S: BLASScalar>(theta: UnsafePointer<S>, t: S, input: UnsafePointer<S>,
+                                     rows n: Int, tangents k: Int, buffers b: LayerBuffers<S>) -> Bool {
+        guard S.self == Float.self else { return false }
+        let out = outputWidth, inW = inputWidth
+        let rowPath = KernelChoice.rowProduct(columns: out, depth: inW)
+        guard rowPath || KernelChoice.rowDotProduct(columns: out, depth: inW) else { return false }
+        let theta = floats(theta), x = floats(input), t = unsafeBitCast(t, to: Float.self)
+        let g = floats(b.gate), c = floats(b.gate) + out
+        if type == .concatSquash {
+            let wg = theta + gateWeightOffset, bg = theta + gateBiasOffset, wb = theta + hyperBiasOffset
+            for j in 0..<out {
+                g[j] = Activation.sigmoid(wg[j] * t + bg[j])
+                c[j] = wb[j] * t
+            }
+        } else {
+            for j in 0..<out { g[j] = 1; c[j] = 0 }
+        }
+        let fb = FloatBuffers(affine: floats(b.affine), gate: g, slope: floats(b.slope),
+                              curvature: floats(b.curvature), output: floats(b.output))
+        guard rowPath else {
+            narrowForward(theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+            return true
+        }
+        switch activation {
+        case nil: rowForward(NoActivationLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .tanh: rowForward(TanhLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .softplus: rowForward(SoftplusLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .elu: rowForward(ELULanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .swish: rowForward(SwishLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        }
+        return true
+    }
+
+    struct FloatBuffers {
+        var affine, gate, slope, curvature, output: UnsafeMutablePointer<Float>
+    }
+
+    private func rowForward<L: FusedActivationLanes>(_: L.Type, theta: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+                                                     rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
+        let out = outputWidth, inW = inputWidth
+        let w = theta + weightOffset
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: inW * out) { packed in
+            // Wᵀ (in × out) row-major: the kernel's B.
+            let wt = packed.baseAddress!
+            for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
+            let g = UnsafePointer(b.gate)
+            SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x, lda: inW, b: wt, ldb: out,
+                                     epilogue: FusedPrimalRows<L>(bias: theta + biasOffset, gate: g, shift: g + out,
+                                                                  affine: b.affine, output: b.output, slope: b.slope,
+                                                                  curvature: b.curvature, width: out))
+            guard k > 0 else { return }
+            for block in 1...k {
+                let r = block * n
+                SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x + r * inW, lda: inW, b: wt, ldb: out,
+                                         epilogue: FusedTangentRows<L>(gate: g, slope: b.slope, affine: b.affine + r * out,
+                                                                       output: b.output + r * out, width: out))
+            }
+        }
+    }
+
+    private func narrowForward(theta: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+                               rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
+        let out = outputWidth, inW = inputWidth
+        let w = theta + weightOffset, g = UnsafePointer(b.gate)
+        SmallProducts.rowDotProduct(rows: n, columns: out, depth: inW, a: x, lda: inW, b: w, ldb: inW,
+                                    epilogue: FusedPrimalElements(bias: theta + biasOffset, gate: g, shift: g + out,
+                                                                  affine: b.affine, output: b.output, width: out))
+        if let activation {
+            activation.apply(count: n * out, values: b.output, slope: b.slope, curvature: b.curvature)
+        }
+        guard k > 0 else { return }
+        for block in 1...k {
+            let r = block * n
+            SmallProducts.rowDotProduct(rows: n, columns: out, depth: inW, a: x + r * inW, lda: inW, b: w, ldb: inW,
+                                        epilogue: FusedTangentElements(gate: g, slope: activation == nil ? nil : UnsafePointer(b.slope),
+                                                                       affine: b.affine + r * out, output: b.output + r * out,
+                                                                       width: out))
+        }
+    }
+
+    /// W̄ += H̄ᵀ X over m stacked rows (H̄ m×out, X m×in): `SmallProducts.accumulateOuter` for
+    /// Float where `KernelChoice` says so, else BLAS.
+    func accumulateWeightBar<S: BLASScalar>(rows m: Int, outputBar hbar: UnsafePointer<S>, input x: UnsafePointer<S>,
+                                            thetaBar: UnsafeMutablePointer<S>) {
+        let out = outputWidth, inW = inputWidth
+        if S.self == Float.self {
+            let wbar = floats(thetaBar) + weightOffset
+            if KernelChoice.outer(p: out, q: inW) {
+                SmallProducts.accumulateOuter(rows: m, u: floats(hbar), ldu: out, p: out, v: floats(x), ldv: inW, q: inW,
+                                              d: wbar, du: inW, dv: 1)
+                return
+            }
+            if KernelChoice.outer(p: inW, q: out) {  // transposed: W̄ᵀ (in×out) += Xᵀ H̄
+                SmallProducts.accumulateOuter(rows: m, u: floats(x), ldu: inW, p: inW, v: floats(hbar), ldv: out, q: out,
+                                              d: wbar, du: 1, dv: inW)
+                return
+            }
+        }
+        S.gemm(transA: true, transB: false, m: out, n: inW, k: m, alpha: 1,
+               a: hbar, lda: out, b: x, ldb: inW,
+               beta: 1, c: thetaBar + weightOffset, ldc: inW)
+    }
+
+    /// X̄ = H̄ W for m rows (H̄ m×out, W out×in): the Swift kernels for Float where
+    /// `KernelChoice` says so, else BLAS.
+    func inputBar<S: BLASScalar>(rows m: Int, outputBar hbar: UnsafePointer<S>, theta: UnsafePointer<S>,
+                                 inputBar xbar: UnsafeMutablePointer<S>) {
+        let out = outputWidth, inW = inputWidth
+        if S.self == Float.self {
+            let w = floats(theta) + weightOffset
+            if KernelChoice.rowProduct(columns: inW, depth: out) {
+                SmallProducts.rowProduct(rows: m, columns: inW, depth: out, a: floats(hbar), lda: out, b: w, ldb: inW,
+                                         epilogue: StoreRows(c: floats(xbar), ldc: inW))
+                return
+            }
+            if KernelChoice.rowDotProduct(columns: inW, depth: out) {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: inW * out) { packed in
+                    let wt = packed.baseAddress!  // Wᵀ (in × out): the dot kernel's B
+                    for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
+                    SmallProducts.rowDotProduct(rows: m, columns: inW, depth: out, a: floats(hbar), lda: out,
+                                                b: wt, ldb: out, epilogue: StoreRows(c: floats(xbar), ldc: inW))
+                }
+                return
+            }
+        }
+        S.gemm(transA: false, transB: false, m: m, n: inW, k: out, alpha: 1,
+               a: hbar, lda: out, b: theta + weightOffset, ldb: inW,
+               beta: 0, c: xbar, ldc: inW)
+    }
+}
