@@ -10,10 +10,14 @@ let v5: SwiftSetting = .swiftLanguageMode(.v5)
 // The hot modules are split by concern (Networks, Flow, ODE); cross-module optimization lets the
 // compiler specialize and inline the generic network kernels across the module boundaries as it
 // did when they shared one module.
+// FUSED_MULTIPLY_ADD tells the matrix kernels (Sources/Networks/Kernels) that FMA is an
+// instruction here (haswell on x86-64 release builds; always on arm64, where it is baseline).
 #if arch(x86_64)
-let hot: [SwiftSetting] = [v5, .unsafeFlags(["-target-cpu", "haswell", "-cross-module-optimization"], .when(configuration: .release))]
+let hot: [SwiftSetting] = [v5, .unsafeFlags(["-target-cpu", "haswell", "-cross-module-optimization"], .when(configuration: .release)),
+                           .define("FUSED_MULTIPLY_ADD", .when(configuration: .release))]
 #else
-let hot: [SwiftSetting] = [v5, .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+let hot: [SwiftSetting] = [v5, .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+                           .define("FUSED_MULTIPLY_ADD")]
 #endif
 
 let package = Package(

@@ -214,3 +214,18 @@ extension Array {
 func emptyStart<Element>(_: Element.Type) -> UnsafeMutablePointer<Element> {
     UnsafeMutablePointer(bitPattern: MemoryLayout<Element>.alignment)!
 }
+
+// MARK: - Escape hatch for SIMD kernels
+
+extension BufferView {
+    /// The first element's address, for the hand-written SIMD kernels that walk memory with
+    /// their own strides (Sources/Networks/Kernels); everything else uses the view.
+    @inlinable @inline(__always)
+    public var kernelStart: UnsafePointer<Element> { start }
+}
+
+extension MutableBufferView {
+    /// The first element's address, for the hand-written SIMD kernels (see `BufferView.kernelStart`).
+    @inlinable @inline(__always)
+    public var kernelStart: UnsafeMutablePointer<Element> { start }
+}

@@ -88,7 +88,7 @@ public enum Activation: String, CaseIterable, Sendable, Codable {
 }
 
 /// σ, σ', σ'' on eight Float lanes.
-private protocol ActivationLanes {
+protocol ActivationLanes {
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector)
 }
 
@@ -119,7 +119,7 @@ extension ActivationLanes {
     }
 }
 
-private enum TanhLanes: ActivationLanes {
+enum TanhLanes: ActivationLanes {
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
         let y = FastMath.tanh(a)
@@ -128,7 +128,7 @@ private enum TanhLanes: ActivationLanes {
     }
 }
 
-private enum SoftplusLanes: ActivationLanes {
+enum SoftplusLanes: ActivationLanes {
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
         let e = FastMath.exp(-FastMath.abs(a))
@@ -140,7 +140,7 @@ private enum SoftplusLanes: ActivationLanes {
     }
 }
 
-private enum ELULanes: ActivationLanes {
+enum ELULanes: ActivationLanes {
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
         let positive = a .> 0
@@ -150,7 +150,7 @@ private enum ELULanes: ActivationLanes {
     }
 }
 
-private enum SwishLanes: ActivationLanes {
+enum SwishLanes: ActivationLanes {
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) {
         let s = 1 / (1 + FastMath.exp(-a))

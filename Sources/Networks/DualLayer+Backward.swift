@@ -85,13 +85,10 @@ extension DualLayer {
                 }
             }
         }
-        S.gemm(transA: true, transB: false, m: out, n: inputWidth, k: m, alpha: 1,
-               a: hbar.readOnly, lda: out, b: x, ldb: inputWidth,
-               beta: 1, c: thetaBar + weightOffset, ldc: inputWidth)
+        // Each product: the Swift kernels for Float's small shapes, else BLAS (DualLayer+Fused.swift).
+        accumulateWeightBar(rows: m, outputBar: hbar.readOnly, input: x, thetaBar: thetaBar)
         if inputBarRows > 0 {
-            S.gemm(transA: false, transB: false, m: inputBarRows, n: inputWidth, k: out, alpha: 1,
-                   a: hbar.readOnly, lda: out, b: theta + weightOffset, ldb: inputWidth,
-                   beta: 0, c: xbar, ldc: inputWidth)
+            inputBar(rows: inputBarRows, outputBar: hbar.readOnly, theta: theta, inputBar: xbar)
         }
         let biasBar = thetaBar + biasOffset
         for j in 0..<out { biasBar[j] += bbar[j] }

@@ -82,6 +82,8 @@ extension DualLayer {
         let out = outputWidth
         let m = (1 + k) * n
         guard m > 0 else { return }
+        // Float on the network's small shapes: one fused kernel (Kernels/DualLayer+Fused.swift).
+        if fusedForward(theta: theta, t: t, input: x, rows: n, tangents: k, buffers: b) { return }
         S.gemm(transA: false, transB: true, m: m, n: out, k: inputWidth, alpha: 1,
                a: x, lda: inputWidth, b: theta + weightOffset, ldb: inputWidth,
                beta: 0, c: b.affine, ldc: out)

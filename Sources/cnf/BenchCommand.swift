@@ -26,12 +26,15 @@ struct Bench: ParsableCommand {
     @Option(help: "Chunks the batch is cut into (as --chunks of cnf fit).") var chunks: Int = 2
     @Option(help: "Divergences to time.") var divergences: [String] = ["hutchinson", "exact"]
     @Option(help: "Thread counts to time.") var threadCounts: [Int] = [1, 2]
+    @Flag(help: "Only time the Swift matrix kernels against single-thread sgemm on the network's product shapes (alternated, medians).")
+    var kernels = false
 
     func run() throws {
+        if kernels { return printKernelTable() }
         let peak = sgemmPeak()
         print(String(format: "sgemm peak (1 thread, 1000x64 · 64x64): %.1f GFLOP/s; OpenBLAS core %@", peak, BLAS.coreName))
-        print("| N | trace | threads | evaluate µs | vjp µs | evaluate GFLOP/s | vjp GFLOP/s | evaluate ÷ bound | vjp ÷ bound |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| N | trace | threads | evaluate µs | vjp µs | evaluate GFLOP/s | vjp GFLOP/s | evaluate ÷ bound | vjp ÷ bound | evaluate CPU µs | vjp CPU µs |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for n in sizes {
             for divergence in divergences.compactMap(Divergence.init(rawValue:)) {
                 for threads in threadCounts {
@@ -42,12 +45,27 @@ struct Bench: ParsableCommand {
                     let vjp = 3 * forward
                     // The bound for t threads is t × the single-thread peak.
                     let bound = Double(threads) * peak * 1e3  // FLOP per µs
-                    print(String(format: "| %d | %@ | %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f |", n, divergence.rawValue, threads,
+                    // CPU µs: process CPU time per call (all threads) in the fastest round; on a
+                    // loaded machine a steadier measure of the work than wall time.
+                    print(String(format: "| %d | %@ | %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f | %.1f |", n, divergence.rawValue, threads,
                                  r.evaluateMedianMicroseconds, r.vectorJacobianProductMedianMicroseconds,
                                  forward / r.evaluateMedianMicroseconds / 1e3, vjp / r.vectorJacobianProductMedianMicroseconds / 1e3,
-                                 r.evaluateMedianMicroseconds / (forward / bound), r.vectorJacobianProductMedianMicroseconds / (vjp / bound)))
+                                 r.evaluateMedianMicroseconds / (forward / bound), r.vectorJacobianProductMedianMicroseconds / (vjp / bound),
+                                 r.evaluateCPUMicroseconds, r.vectorJacobianProductCPUMicroseconds))
                 }
             }
+        }
+    }
+
+    /// Kernel vs sgemm GFLOP/s per product shape at the stacked row counts `(1 + k)·N / chunks`.
+    func printKernelTable() {
+        let rows = Array(Set(sizes.flatMap { n in [2 * n / chunks, 3 * n / chunks] })).sorted()
+        print("OpenBLAS core \(BLAS.coreName); 1 thread; medians of \(rounds) alternated rounds")
+        print("| product | m | kernel GFLOP/s | sgemm GFLOP/s | kernel ÷ sgemm | path |")
+        print("|---|---|---|---|---|---|")
+        for r in KernelTiming.compare(rows: rows, rounds: rounds) {
+            print(String(format: "| %@ | %d | %.1f | %.1f | %.2f | %@ |", r.shape, r.rows, r.kernelGFLOPS, r.blasGFLOPS,
+                         r.kernelGFLOPS / r.blasGFLOPS, r.chosen ? "kernel" : "BLAS"))
         }
     }
 

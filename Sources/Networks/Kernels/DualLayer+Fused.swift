@@ -1,0 +1,293 @@
+import CNFCore
+
+/// Which code computes a layer's products: the Swift kernels of `SmallProducts` or BLAS.
+///
+/// Measured with `cnf bench --kernels` (AMD EPYC Zen 3 family 25 model 1, AVX2+FMA, Debian
+/// OpenBLAS 0.3.21 core "Zen", one thread; shared machine under load 12–15 on 2 cores, so
+/// medians of 7 alternated rounds, kernel and sgemm on the same operands). GFLOP/s, kernel vs
+/// sgemm, at m = 100 / 1000 stacked rows (m = 10 000 and more: same ranking, too noisy here):
+///
+///     forward 64→64  m×64·64×64      69 vs 58  /  76 vs 62
+///     x̄ 64→64       m×64·64×64      85 vs 61  /  83 vs 65
+///     W̄ 64→64       64×m·m×64       81 vs 76  /  79 vs 73
+///     forward 2→64   m×2·2×64        35 vs 1.9 /  24 vs 1.3  (store-bound; OpenBLAS ≈ call overhead)
+///     forward 64→2   m×64·64×2       26 vs 11  /  17 vs 11
+///     x̄, W̄ of 2→64 and 64→2                  1.0–40× sgemm
+///     256→256 (not the network's shape)     kernel 0.7–0.9× sgemm (x̄ at m = 100: 1.1×) → BLAS
+///
+/// So: the kernels for Float when the widths fit their tiles and the weights fit in L1
+/// (k·n ≤ 8192, widths ≤ 128), BLAS otherwise and always for Double. Without FMA code
+/// generation (`FUSED_MULTIPLY_ADD` unset: debug builds, or x86-64 without `-target-cpu`) the
+/// same kernels run with a multiply and an add (the 6×16 tile then spills: 44 GFLOP/s on the
+/// 64→64 forward, below OpenBLAS), so there the deep products (k ≥ 16, and W̄ unless one
+/// side is ≤ 2 wide) go back to BLAS and only the narrow ones stay on the kernels.
+enum KernelChoice {
+    /// Set to false to force BLAS everywhere (tests compare the two paths).
+    nonisolated(unsafe) static var enabled = true
+
+    /// Whether `madd` is one FMA instruction in this build (see `SmallProducts.madd`).
+    static var hardwareFMA: Bool {
+        #if FUSED_MULTIPLY_ADD
+        true
+        #else
+        false
+        #endif
+    }
+
+    /// C = A·B with n columns (a multiple of 8), depth k (a deep product needs FMA to beat BLAS).
+    static func rowProduct(columns n: Int, depth k: Int) -> Bool {
+        enabled && n % 8 == 0 && n <= 128 && k <= 128 && k * n <= 8192 && (hardwareFMA || k < 16)
+    }
+
+    /// C = A·Bᵀ with a few columns n, depth k.
+    static func rowDotProduct(columns n: Int, depth k: Int) -> Bool {
+        enabled && n <= 4 && k <= 256
+    }
+
+    /// D (p×q) += Uᵀ V with q % 16 == 0.
+    static func outer(p: Int, q: Int) -> Bool {
+        enabled && q % 16 == 0 && p <= 128 && q <= 128 && (hardwareFMA || p <= 2)
+    }
+}
+
+/// σ on eight lanes for the fused epilogue; `present` is false for a layer without activation.
+protocol FusedActivationLanes: ActivationLanes {
+    static var present: Bool { get }
+}
+
+extension TanhLanes: FusedActivationLanes { static var present: Bool { true } }
+extension SoftplusLanes: FusedActivationLanes { static var present: Bool { true } }
+extension ELULanes: FusedActivationLanes { static var present: Bool { true } }
+extension SwishLanes: FusedActivationLanes { static var present: Bool { true } }
+
+enum NoActivationLanes: FusedActivationLanes {
+    static var present: Bool { false }
+    @inline(__always)
+    static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) { (a, FastMath.Vector(), FastMath.Vector()) }
+}
+
+/// Primal rows: h = acc + b, a = h ⊙ g + c, y = σ(a), σ'(a), σ''(a), all from registers.
+struct FusedPrimalRows<L: FusedActivationLanes>: RowEpilogue {
+    let bias, gate, shift: UnsafePointer<Float>
+    let affine, output, slope, curvature: UnsafeMutablePointer<Float>
+    let width: Int
+
+    @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
+        let o = row * width + column
+        let h = value + SmallProducts.load(bias + column)
+        SmallProducts.store(h, affine + o)
+        let a = h * SmallProducts.load(gate + column) + SmallProducts.load(shift + column)
+        if L.present {
+            let (y, s, c) = L.lanes(a)
+            SmallProducts.store(y, output + o)
+            SmallProducts.store(s, slope + o)
+            SmallProducts.store(c, curvature + o)
+        } else {
+            SmallProducts.store(a, output + o)
+        }
+    }
+}
+
+/// Tangent rows of one block: h = acc, ẏ = σ'(a) ⊙ (h ⊙ g) with σ'(a) of the same sample.
+struct FusedTangentRows<L: FusedActivationLanes>: RowEpilogue {
+    let gate: UnsafePointer<Float>
+    let slope: UnsafePointer<Float>
+    let affine, output: UnsafeMutablePointer<Float>
+    let width: Int
+
+    @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
+        let o = row * width + column
+        SmallProducts.store(value, affine + o)
+        let a = value * SmallProducts.load(gate + column)
+        SmallProducts.store(L.present ? SmallProducts.load(slope + o) * a : a, output + o)
+    }
+}
+
+/// The narrow-layer versions (σ is applied afterwards, by `Activation.apply`).
+struct FusedPrimalElements: ElementEpilogue {
+    let bias, gate, shift: UnsafePointer<Float>
+    let affine, output: UnsafeMutablePointer<Float>
+    let width: Int
+    @inline(__always) func finish(row: Int, column: Int, _ value: Float) {
+        let h = value + bias[column]
+        affine[row * width + column] = h
+        output[row * width + column] = h * gate[column] + shift[column]
+    }
+}
+
+struct FusedTangentElements: ElementEpilogue {
+    let gate: UnsafePointer<Float>
+    let slope: UnsafePointer<Float>?
+    let affine, output: UnsafeMutablePointer<Float>
+    let width: Int
+    @inline(__always) func finish(row: Int, column: Int, _ value: Float) {
+        let o = row * width + column
+        affine[o] = value
+        let a = value * gate[column]
+        output[o] = slope.map { $0[o] * a } ?? a
+    }
+}
+
+@inline(__always)
+func floats<S>(_ p: UnsafePointer<S>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+func floats<S>(_ p: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+func floats<S>(_ v: BufferView<S>) -> UnsafePointer<Float> { floats(v.kernelStart) }
+
+@inline(__always)
+func floats<S>(_ v: MutableBufferView<S>) -> UnsafeMutablePointer<Float> { floats(v.kernelStart) }
+
+extension DualLayer {
+    /// `forward` for Float in one pass per row block: the product, the gate and bias, the
+    /// activation and the tangents' σ'(a) ⊙ ȧ in the product's epilogue (primal rows first, then
+    /// each tangent block; Wᵀ, 16 KB for 64×64, stays in L1 across the blocks). Returns false,
+    /// having done nothing, when `KernelChoice` leaves this shape to BLAS.
+    ///
+    /// Summation order: each output is Σ_p x_p·W_jp by FMAs in p order (OpenBLAS's order
+    /// differs, so low bits differ from the BLAS path); a row's result depends only on that
+    /// row, not on the batch size or chunking.
+    func fusedForward<S: BLASScalar>(theta: BufferView<S>, t: S, input: BufferView<S>,
+                                     rows n: Int, tangents k: Int, buffers b: LayerBuffers<S>) -> Bool {
+        guard S.self == Float.self else { return false }
+        let out = outputWidth, inW = inputWidth
+        let rowPath = KernelChoice.rowProduct(columns: out, depth: inW)
+        guard rowPath || KernelChoice.rowDotProduct(columns: out, depth: inW) else { return false }
+        let theta = floats(theta), x = floats(input), t = unsafeBitCast(t, to: Float.self)
+        let g = floats(b.gate), c = floats(b.gate) + out
+        if type == .concatSquash {
+            let wg = theta + gateWeightOffset, bg = theta + gateBiasOffset, wb = theta + hyperBiasOffset
+            for j in 0..<out {
+                g[j] = Activation.sigmoid(wg[j] * t + bg[j])
+                c[j] = wb[j] * t
+            }
+        } else {
+            for j in 0..<out { g[j] = 1; c[j] = 0 }
+        }
+        let fb = FloatBuffers(affine: floats(b.affine), gate: g, slope: floats(b.slope),
+                              curvature: floats(b.curvature), output: floats(b.output))
+        guard rowPath else {
+            narrowForward(theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+            if let activation {
+                activation.apply(count: n * out, values: b.output, slope: b.slope, curvature: b.curvature)
+            }
+            narrowTangents(theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+            return true
+        }
+        switch activation {
+        case nil: rowForward(NoActivationLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .tanh: rowForward(TanhLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .softplus: rowForward(SoftplusLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .elu: rowForward(ELULanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .swish: rowForward(SwishLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        }
+        return true
+    }
+
+    struct FloatBuffers {
+        var affine, gate, slope, curvature, output: UnsafeMutablePointer<Float>
+    }
+
+    private func rowForward<L: FusedActivationLanes>(_: L.Type, theta: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+                                                     rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
+        let out = outputWidth, inW = inputWidth
+        let w = theta + weightOffset
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: inW * out) { packed in
+            // Wᵀ (in × out) row-major: the kernel's B.
+            let wt = packed.baseAddress!
+            for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
+            let g = UnsafePointer(b.gate)
+            SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x, lda: inW, b: wt, ldb: out,
+                                     epilogue: FusedPrimalRows<L>(bias: theta + biasOffset, gate: g, shift: g + out,
+                                                                  affine: b.affine, output: b.output, slope: b.slope,
+                                                                  curvature: b.curvature, width: out))
+            guard k > 0 else { return }
+            for block in 1...k {
+                let r = block * n
+                SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x + r * inW, lda: inW, b: wt, ldb: out,
+                                         epilogue: FusedTangentRows<L>(gate: g, slope: b.slope, affine: b.affine + r * out,
+                                                                       output: b.output + r * out, width: out))
+            }
+        }
+    }
+
+    private func narrowForward(theta: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+                               rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
+        let out = outputWidth, inW = inputWidth
+        let w = theta + weightOffset, g = UnsafePointer(b.gate)
+        SmallProducts.rowDotProduct(rows: n, columns: out, depth: inW, a: x, lda: inW, b: w, ldb: inW,
+                                    epilogue: FusedPrimalElements(bias: theta + biasOffset, gate: g, shift: g + out,
+                                                                  affine: b.affine, output: b.output, width: out))
+    }
+
+    /// The tangent blocks of `narrowForward` (after the activation has filled σ'(a)).
+    private func narrowTangents(theta: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+                                rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
+        let out = outputWidth, inW = inputWidth
+        let w = theta + weightOffset, g = UnsafePointer(b.gate)
+        guard k > 0 else { return }
+        for block in 1...k {
+            let r = block * n
+            SmallProducts.rowDotProduct(rows: n, columns: out, depth: inW, a: x + r * inW, lda: inW, b: w, ldb: inW,
+                                        epilogue: FusedTangentElements(gate: g, slope: activation == nil ? nil : UnsafePointer(b.slope),
+                                                                       affine: b.affine + r * out, output: b.output + r * out,
+                                                                       width: out))
+        }
+    }
+
+    /// W̄ += H̄ᵀ X over m stacked rows (H̄ m×out, X m×in): `SmallProducts.accumulateOuter` for
+    /// Float where `KernelChoice` says so, else BLAS.
+    func accumulateWeightBar<S: BLASScalar>(rows m: Int, outputBar hbar: BufferView<S>, input x: BufferView<S>,
+                                            thetaBar: MutableBufferView<S>) {
+        let out = outputWidth, inW = inputWidth
+        if S.self == Float.self {
+            let wbar = floats(thetaBar) + weightOffset
+            if KernelChoice.outer(p: out, q: inW) {
+                SmallProducts.accumulateOuter(rows: m, u: floats(hbar), ldu: out, p: out, v: floats(x), ldv: inW, q: inW,
+                                              d: wbar, du: inW, dv: 1)
+                return
+            }
+            if KernelChoice.outer(p: inW, q: out) {  // transposed: W̄ᵀ (in×out) += Xᵀ H̄
+                SmallProducts.accumulateOuter(rows: m, u: floats(x), ldu: inW, p: inW, v: floats(hbar), ldv: out, q: out,
+                                              d: wbar, du: 1, dv: inW)
+                return
+            }
+        }
+        S.gemm(transA: true, transB: false, m: out, n: inW, k: m, alpha: 1,
+               a: hbar, lda: out, b: x, ldb: inW,
+               beta: 1, c: thetaBar + weightOffset, ldc: inW)
+    }
+
+    /// X̄ = H̄ W for m rows (H̄ m×out, W out×in): the Swift kernels for Float where
+    /// `KernelChoice` says so, else BLAS.
+    func inputBar<S: BLASScalar>(rows m: Int, outputBar hbar: BufferView<S>, theta: BufferView<S>,
+                                 inputBar xbar: MutableBufferView<S>) {
+        let out = outputWidth, inW = inputWidth
+        if S.self == Float.self {
+            let w = floats(theta) + weightOffset
+            if KernelChoice.rowProduct(columns: inW, depth: out) {
+                SmallProducts.rowProduct(rows: m, columns: inW, depth: out, a: floats(hbar), lda: out, b: w, ldb: inW,
+                                         epilogue: StoreRows(c: floats(xbar), ldc: inW))
+                return
+            }
+            if KernelChoice.rowDotProduct(columns: inW, depth: out) {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: inW * out) { packed in
+                    let wt = packed.baseAddress!  // Wᵀ (in × out): the dot kernel's B
+                    for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
+                    SmallProducts.rowDotProduct(rows: m, columns: inW, depth: out, a: floats(hbar), lda: out,
+                                                b: wt, ldb: out, epilogue: StoreRows(c: floats(xbar), ldc: inW))
+                }
+                return
+            }
+        }
+        S.gemm(transA: false, transB: false, m: m, n: inW, k: out, alpha: 1,
+               a: hbar, lda: out, b: theta + weightOffset, ldb: inW,
+               beta: 0, c: xbar, ldc: inW)
+    }
+}

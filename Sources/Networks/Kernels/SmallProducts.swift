@@ -1,0 +1,281 @@
+/// Register-blocked single-precision matrix products for the dynamics network's small shapes
+/// (widths 2 and 64, batches of 100 to 30 000 stacked rows), written with `SIMD8<Float>` so that
+/// on x86-64 with `-target-cpu haswell` (and `FUSED_MULTIPLY_ADD`) every `madd` is one 256-bit FMA.
+///
+/// Three products, each a loop of fixed-order FMAs, so every output element is the same
+/// sequence of operations wherever its row sits and however many rows the call has:
+///
+///     rowProduct          C = A·B         A m×k, B k×n row-major, n a multiple of 8
+///     rowDotProduct       C = A·Bᵀ        A m×k, B n×k row-major, for n of a few columns
+///     accumulateOuter     D += Uᵀ·V       over the m rows of U (m×p) and V (m×q)
+///
+/// `rowProduct` hands each finished 8-wide piece of C to an epilogue, so the ConcatSquash gate,
+/// the bias and the activation run on registers (see `DualLayer+Fused.swift`).
+///
+/// All unsafe memory access of the kernels is in this file and `DualLayer+Fused.swift`.
+@usableFromInline
+enum SmallProducts {
+    @usableFromInline typealias V = SIMD8<Float>
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// acc += a·b: one rounding (`addingProduct`, a single FMA instruction) where the build
+    /// promises hardware FMA (`FUSED_MULTIPLY_ADD`, set in Package.swift for x86-64 release
+    /// builds with `-target-cpu haswell` and for arm64), else a multiply and an add (on x86-64
+    /// without FMA code generation `addingProduct` would become a libm call per lane).
+    /// Measured: without FMA the 6×16 tile spills (12 accumulators + a product temporary
+    /// each), 44 GFLOP/s on 1000×64·64×64; with it, see `KernelChoice`.
+    @inline(__always) static func madd(_ acc: inout V, _ a: V, _ b: V) {
+        #if FUSED_MULTIPLY_ADD
+        acc.addProduct(a, b)
+        #else
+        acc += a * b
+        #endif
+    }
+
+    /// Σ of the eight lanes in a fixed order: (halves), (quarters), then the pair.
+    @inline(__always) static func sum(_ v: V) -> Float {
+        let four = v.lowHalf + v.highHalf
+        let two = four.lowHalf + four.highHalf
+        return two[0] + two[1]
+    }
+}
+
+/// What `rowProduct` does with each finished piece C[row, column ..< column + 8].
+protocol RowEpilogue {
+    func finish(row: Int, column: Int, _ value: SIMD8<Float>)
+}
+
+/// What `rowDotProduct` does with each finished element C[row, column].
+protocol ElementEpilogue {
+    func finish(row: Int, column: Int, _ value: Float)
+}
+
+/// C = value: a plain store with leading dimension `ldc`.
+struct StoreRows: RowEpilogue, ElementEpilogue {
+    let c: UnsafeMutablePointer<Float>
+    let ldc: Int
+    @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
+        SmallProducts.store(value, c + row * ldc + column)
+    }
+    @inline(__always) func finish(row: Int, column: Int, _ value: Float) {
+        c[row * ldc + column] = value
+    }
+}
+
+extension SmallProducts {
+    /// C = A·B with A m×k (leading dimension lda) and B k×n row-major (ldb); n % 8 == 0.
+    ///
+    /// Tiles of 6 rows × 16 columns: twelve accumulators, two loads of B and six broadcasts of
+    /// A per step of k (Haswell/Zen: 16 vector registers). A last partial tile repeats its last
+    /// row and stores only the real ones. B's 16-column panel (k·64 bytes) stays in L1.
+    /// - Complexity: O(m·n·k).
+    @inline(__always)
+    static func rowProduct<E: RowEpilogue>(rows m: Int, columns n: Int, depth k: Int,
+                                           a: UnsafePointer<Float>, lda: Int,
+                                           b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
+        var i = 0
+        while i < m {
+            let last = m - 1
+            let a0 = a + i * lda
+            let a1 = a + Swift.min(i + 1, last) * lda, a2 = a + Swift.min(i + 2, last) * lda
+            let a3 = a + Swift.min(i + 3, last) * lda, a4 = a + Swift.min(i + 4, last) * lda
+            let a5 = a + Swift.min(i + 5, last) * lda
+            let valid = Swift.min(6, m - i)
+            var j = 0
+            while j + 16 <= n {
+                var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+                var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+                var bp = b + j
+                for p in 0..<k {
+                    let b0 = load(bp), b1 = load(bp + 8)
+                    var x = V(repeating: a0[p]); madd(&c00, x, b0); madd(&c01, x, b1)
+                    x = V(repeating: a1[p]); madd(&c10, x, b0); madd(&c11, x, b1)
+                    x = V(repeating: a2[p]); madd(&c20, x, b0); madd(&c21, x, b1)
+                    x = V(repeating: a3[p]); madd(&c30, x, b0); madd(&c31, x, b1)
+                    x = V(repeating: a4[p]); madd(&c40, x, b0); madd(&c41, x, b1)
+                    x = V(repeating: a5[p]); madd(&c50, x, b0); madd(&c51, x, b1)
+                    bp += ldb
+                }
+                e.finish(row: i, column: j, c00); e.finish(row: i, column: j + 8, c01)
+                if valid > 1 { e.finish(row: i + 1, column: j, c10); e.finish(row: i + 1, column: j + 8, c11) }
+                if valid > 2 { e.finish(row: i + 2, column: j, c20); e.finish(row: i + 2, column: j + 8, c21) }
+                if valid > 3 { e.finish(row: i + 3, column: j, c30); e.finish(row: i + 3, column: j + 8, c31) }
+                if valid > 4 { e.finish(row: i + 4, column: j, c40); e.finish(row: i + 4, column: j + 8, c41) }
+                if valid > 5 { e.finish(row: i + 5, column: j, c50); e.finish(row: i + 5, column: j + 8, c51) }
+                j += 16
+            }
+            if j < n {  // an 8-column remainder
+                var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V()
+                var bp = b + j
+                for p in 0..<k {
+                    let b0 = load(bp)
+                    madd(&c0, V(repeating: a0[p]), b0); madd(&c1, V(repeating: a1[p]), b0)
+                    madd(&c2, V(repeating: a2[p]), b0); madd(&c3, V(repeating: a3[p]), b0)
+                    madd(&c4, V(repeating: a4[p]), b0); madd(&c5, V(repeating: a5[p]), b0)
+                    bp += ldb
+                }
+                e.finish(row: i, column: j, c0)
+                if valid > 1 { e.finish(row: i + 1, column: j, c1) }
+                if valid > 2 { e.finish(row: i + 2, column: j, c2) }
+                if valid > 3 { e.finish(row: i + 3, column: j, c3) }
+                if valid > 4 { e.finish(row: i + 4, column: j, c4) }
+                if valid > 5 { e.finish(row: i + 5, column: j, c5) }
+            }
+            i += 6
+        }
+    }
+
+    /// C = A·Bᵀ with A m×k (lda) and B n×k row-major (ldb), for a narrow C (the 64 → 2 layer):
+    /// each element is a dot product along k, eight lanes at a time, four rows per step; the
+    /// lanes are summed in a fixed order and a k % 8 tail is added after.
+    /// - Complexity: O(m·n·k).
+    @inline(__always)
+    static func rowDotProduct<E: ElementEpilogue>(rows m: Int, columns n: Int, depth k: Int,
+                                                  a: UnsafePointer<Float>, lda: Int,
+                                                  b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
+        let full = k & ~7
+        var i = 0
+        while i < m {
+            let last = m - 1
+            let a0 = a + i * lda, a1 = a + Swift.min(i + 1, last) * lda
+            let a2 = a + Swift.min(i + 2, last) * lda, a3 = a + Swift.min(i + 3, last) * lda
+            let valid = Swift.min(4, m - i)
+            for j in 0..<n {
+                let bj = b + j * ldb
+                var c0 = V(), c1 = V(), c2 = V(), c3 = V()
+                var p = 0
+                while p < full {
+                    let w = load(bj + p)
+                    madd(&c0, load(a0 + p), w); madd(&c1, load(a1 + p), w)
+                    madd(&c2, load(a2 + p), w); madd(&c3, load(a3 + p), w)
+                    p += 8
+                }
+                var s0 = sum(c0), s1 = sum(c1), s2 = sum(c2), s3 = sum(c3)
+                for q in full..<k {
+                    let w = bj[q]
+                    s0 += a0[q] * w; s1 += a1[q] * w; s2 += a2[q] * w; s3 += a3[q] * w
+                }
+                e.finish(row: i, column: j, s0)
+                if valid > 1 { e.finish(row: i + 1, column: j, s1) }
+                if valid > 2 { e.finish(row: i + 2, column: j, s2) }
+                if valid > 3 { e.finish(row: i + 3, column: j, s3) }
+            }
+            i += 4
+        }
+    }
+
+    /// D[u, v] += Σ_r U[r, u] · V[r, v] for u < p, v < q, with D[u, v] at d[u·du + v·dv]
+    /// (dv = 1: D row-major; du = 1: D transposed). q % 16 == 0.
+    ///
+    /// Tiles of `rowsPerTile` (6 or 2) values of u × 16 or 32 values of v, twelve or eight
+    /// accumulators; the m rows are walked in blocks of 64, so a block of U and V stays in L1
+    /// while every tile passes over it. Each D element gets one FMA per row, in row order,
+    /// whatever the blocking.
+    /// - Complexity: O(m·p·q).
+    static func accumulateOuter(rows m: Int, u: UnsafePointer<Float>, ldu: Int, p: Int,
+                                v: UnsafePointer<Float>, ldv: Int, q: Int,
+                                d: UnsafeMutablePointer<Float>, du: Int, dv: Int) {
+        let block = 64
+        var r0 = 0
+        while r0 < m {
+            let r1 = Swift.min(r0 + block, m)
+            if p >= 6 || q % 32 != 0 {
+                outerTile6x16(r0, r1, u, ldu, p, v, ldv, q, d, du, dv)
+            } else {
+                outerTile2x32(r0, r1, u, ldu, p, v, ldv, q, d, du, dv)
+            }
+            r0 = r1
+        }
+    }
+
+    @inline(__always)
+    private static func loadD(_ d: UnsafeMutablePointer<Float>, _ dv: Int) -> V {
+        if dv == 1 { return load(d) }
+        var x = V()
+        for l in 0..<8 { x[l] = d[l * dv] }
+        return x
+    }
+
+    @inline(__always)
+    private static func storeD(_ x: V, _ d: UnsafeMutablePointer<Float>, _ dv: Int) {
+        if dv == 1 { store(x, d); return }
+        for l in 0..<8 { d[l * dv] = x[l] }
+    }
+
+    private static func outerTile6x16(_ r0: Int, _ r1: Int, _ u: UnsafePointer<Float>, _ ldu: Int, _ p: Int,
+                                      _ v: UnsafePointer<Float>, _ ldv: Int, _ q: Int,
+                                      _ d: UnsafeMutablePointer<Float>, _ du: Int, _ dv: Int) {
+        var i = 0
+        while i < p {
+            let last = p - 1
+            let u1 = Swift.min(i + 1, last), u2 = Swift.min(i + 2, last), u3 = Swift.min(i + 3, last)
+            let u4 = Swift.min(i + 4, last), u5 = Swift.min(i + 5, last)
+            let valid = Swift.min(6, p - i)
+            var j = 0
+            while j < q {
+                let d0 = d + i * du + j * dv, d1 = d + u1 * du + j * dv, d2 = d + u2 * du + j * dv
+                let d3 = d + u3 * du + j * dv, d4 = d + u4 * du + j * dv, d5 = d + u5 * du + j * dv
+                let h = 8 * dv
+                var c00 = loadD(d0, dv), c01 = loadD(d0 + h, dv), c10 = loadD(d1, dv), c11 = loadD(d1 + h, dv)
+                var c20 = loadD(d2, dv), c21 = loadD(d2 + h, dv), c30 = loadD(d3, dv), c31 = loadD(d3 + h, dv)
+                var c40 = loadD(d4, dv), c41 = loadD(d4 + h, dv), c50 = loadD(d5, dv), c51 = loadD(d5 + h, dv)
+                var ur = u + r0 * ldu, vr = v + r0 * ldv + j
+                for _ in r0..<r1 {
+                    let b0 = load(vr), b1 = load(vr + 8)
+                    var x = V(repeating: ur[i]); madd(&c00, x, b0); madd(&c01, x, b1)
+                    x = V(repeating: ur[u1]); madd(&c10, x, b0); madd(&c11, x, b1)
+                    x = V(repeating: ur[u2]); madd(&c20, x, b0); madd(&c21, x, b1)
+                    x = V(repeating: ur[u3]); madd(&c30, x, b0); madd(&c31, x, b1)
+                    x = V(repeating: ur[u4]); madd(&c40, x, b0); madd(&c41, x, b1)
+                    x = V(repeating: ur[u5]); madd(&c50, x, b0); madd(&c51, x, b1)
+                    ur += ldu; vr += ldv
+                }
+                storeD(c00, d0, dv); storeD(c01, d0 + h, dv)
+                if valid > 1 { storeD(c10, d1, dv); storeD(c11, d1 + h, dv) }
+                if valid > 2 { storeD(c20, d2, dv); storeD(c21, d2 + h, dv) }
+                if valid > 3 { storeD(c30, d3, dv); storeD(c31, d3 + h, dv) }
+                if valid > 4 { storeD(c40, d4, dv); storeD(c41, d4 + h, dv) }
+                if valid > 5 { storeD(c50, d5, dv); storeD(c51, d5 + h, dv) }
+                j += 16
+            }
+            i += 6
+        }
+    }
+
+    private static func outerTile2x32(_ r0: Int, _ r1: Int, _ u: UnsafePointer<Float>, _ ldu: Int, _ p: Int,
+                                      _ v: UnsafePointer<Float>, _ ldv: Int, _ q: Int,
+                                      _ d: UnsafeMutablePointer<Float>, _ du: Int, _ dv: Int) {
+        var i = 0
+        while i < p {
+            let u1 = Swift.min(i + 1, p - 1)
+            let valid = Swift.min(2, p - i)
+            var j = 0
+            while j < q {
+                let d0 = d + i * du + j * dv, d1 = d + u1 * du + j * dv
+                let h = 8 * dv
+                var c00 = loadD(d0, dv), c01 = loadD(d0 + h, dv), c02 = loadD(d0 + 2 * h, dv), c03 = loadD(d0 + 3 * h, dv)
+                var c10 = loadD(d1, dv), c11 = loadD(d1 + h, dv), c12 = loadD(d1 + 2 * h, dv), c13 = loadD(d1 + 3 * h, dv)
+                var ur = u + r0 * ldu, vr = v + r0 * ldv + j
+                for _ in r0..<r1 {
+                    let b0 = load(vr), b1 = load(vr + 8), b2 = load(vr + 16), b3 = load(vr + 24)
+                    var x = V(repeating: ur[i]); madd(&c00, x, b0); madd(&c01, x, b1); madd(&c02, x, b2); madd(&c03, x, b3)
+                    x = V(repeating: ur[u1]); madd(&c10, x, b0); madd(&c11, x, b1); madd(&c12, x, b2); madd(&c13, x, b3)
+                    ur += ldu; vr += ldv
+                }
+                storeD(c00, d0, dv); storeD(c01, d0 + h, dv); storeD(c02, d0 + 2 * h, dv); storeD(c03, d0 + 3 * h, dv)
+                if valid > 1 {
+                    storeD(c10, d1, dv); storeD(c11, d1 + h, dv); storeD(c12, d1 + 2 * h, dv); storeD(c13, d1 + 3 * h, dv)
+                }
+                j += 32
+            }
+            i += 2
+        }
+    }
+}
