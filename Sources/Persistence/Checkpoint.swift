@@ -16,6 +16,11 @@ public enum Checkpoint {
     public static let configKey = "cnf.config"
     public static let dimensionKey = "cnf.dimension"
     public static let scheduleKey = "cnf.schedule"
+    /// The affine map from the data's units to the flow's (JSON of ToyData's `Standardizer`),
+    /// written by the command line for file runs; absent = the identity.
+    public static let standardizerKey = "cnf.standardizer"
+    /// Which columns are dequantized (JSON of ToyData's `Dequantizer`); absent = none.
+    public static let dequantizerKey = "cnf.dequantizer"
 
     /// The model's weights as a safetensors file.
     public static func modelFile<S: BLASScalar>(_ model: CNF<S>, config: FitConfig, extra: [String: String] = [:]) throws -> SafeTensorsFile {

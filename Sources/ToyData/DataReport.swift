@@ -171,7 +171,7 @@ public struct DataReport: Sendable {
         let train = o.trainingRows ?? n
         if train < o.fewRows {
             out.append(DataDiagnostic(.warning, .fewRows,
-                                      "\(src): only \(train) training rows; a flow can fit them too closely (training loss falls while the held-out NLL rises); the best checkpoint is chosen on the validation rows, and fewer --iters or a smaller network help"))
+                                      "\(src): only \(train) training rows; a flow can fit them too closely (training loss falls while the held-out NLL rises): by default cnf runs all --iters and cnf eval scores the final weights, while best.safetensors keeps the weights with the best validation NLL (cnf eval --checkpoint best); fewer --iters or smaller --dims also help"))
         }
 
         // Duplicate rows.

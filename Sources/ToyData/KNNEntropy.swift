@@ -161,3 +161,21 @@ func digamma(_ x: Double) -> Double {
     let series = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))))
     return shift + log(x) - 0.5 / x - series
 }
+
+/// `knnEntropyEstimate` computed on whitened data and mapped back to the data's units.
+///
+/// The Kozachenko–Leonenko estimator uses Euclidean distances, so on columns of very
+/// different scales (grams beside metres) or strongly correlated ones its bias is large: the
+/// neighbours are found along the widest column only. Differential entropy moves exactly under
+/// an affine map z = A (x − c): H(x) = H(z) − log |det A|. So the estimate is taken on the
+/// rows whitened by their own mean and covariance (`Standardizer` `whiten`; per-column `scale`
+/// if the covariance is singular) and shifted by −log |det A|; the bootstrap standard error is
+/// unchanged by the shift.
+public func knnEntropyEstimateWhitened(_ data: DataSet, k: Int = 1, bootstrap: Int = 200, seed: UInt64 = 0) -> EntropyEstimate {
+    let map = (try? Standardizer.fit(data, method: .whiten)) ?? (try? Standardizer.fit(data, method: .scale))
+        ?? .identity(dimension: data.cols)
+    let z = DataSet(rows: data.rows, cols: data.cols, values: map.standardize(data.values), source: data.source)
+    var e = knnEntropyEstimate(z, k: k, bootstrap: bootstrap, seed: seed)
+    if let v = e.value { e.value = v - map.logAbsDetJacobian }
+    return e
+}

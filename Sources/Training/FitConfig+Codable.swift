@@ -53,10 +53,26 @@ extension FitConfig {
 }
 
 extension FitConfig.DataSection: OverlayDecodable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case dataset, file, testFraction, validationFraction }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case dataset, file, testFraction, validationFraction, standardize, dequantize, dropMissing
+    }
     public init(from decoder: Decoder) throws {
         self.init()
         try overlay(from: decoder)
+    }
+
+    /// The keys of cnf 0.2, then the preprocessing keys only where they differ from their
+    /// defaults: a toy set's config.json (and the model file's metadata) stays what it was.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(dataset, forKey: .dataset)
+        try c.encodeIfPresent(file, forKey: .file)
+        try c.encode(testFraction, forKey: .testFraction)
+        try c.encode(validationFraction, forKey: .validationFraction)
+        let d = FitConfig.DataSection()
+        if standardize != d.standardize { try c.encode(standardize, forKey: .standardize) }
+        if dequantize != d.dequantize { try c.encode(dequantize, forKey: .dequantize) }
+        if dropMissing != d.dropMissing { try c.encode(dropMissing, forKey: .dropMissing) }
     }
 
     public mutating func overlay(from decoder: Decoder) throws {
@@ -68,6 +84,9 @@ extension FitConfig.DataSection: OverlayDecodable {
         try c.update(&file, .file)
         try c.update(&testFraction, .testFraction)
         try c.update(&validationFraction, .validationFraction)
+        try c.update(&standardize, .standardize)
+        try c.update(&dequantize, .dequantize)
+        try c.update(&dropMissing, .dropMissing)
     }
 }
 

@@ -38,8 +38,26 @@ public struct FitConfig: Codable, Equatable, Sendable {
         /// draw both from their own random streams instead.
         public var testFraction: Double = 0.1
         public var validationFraction: Double = 0.1
+        /// The affine map fitted on a file's training rows and kept with the model, so that the
+        /// flow sees data near unit scale (see `Standardizer` in ToyData). The property's default,
+        /// `none`, is what a configuration without the key means (toy sets, which already live
+        /// in [-4, 4]², and file runs configured before cnf 0.3, which then replay bit for bit);
+        /// `cnf fit --data` records `fileStandardize` unless told otherwise.
+        public var standardize: Standardize = .none
+        /// Add U(0, 1) noise to a file's whole-number columns (`uniform`) or not.
+        public var dequantize: Dequantize = .none
+        /// Leave out a file's rows with missing values instead of refusing the file.
+        public var dropMissing: Bool = false
+        /// What `cnf fit --data FILE` uses when neither `--standardize` nor `--config` says.
+        public static let fileStandardize: Standardize = .scale
         public init() {}
     }
+
+    /// Per-column centring and scaling (`scale`: mean/std; `robust`: median/(IQR/1.349)), full
+    /// whitening by the Cholesky factor of the covariance, or the identity.
+    public enum Standardize: String, Codable, CaseIterable, Sendable { case scale, robust, whiten, none }
+    /// Dequantization of whole-number columns.
+    public enum Dequantize: String, Codable, CaseIterable, Sendable { case none, uniform }
 
     public struct ModelSection: Codable, Equatable, Sendable {
         public var dims: [Int] = [64, 64, 64]
@@ -183,6 +201,9 @@ public struct FitConfig: Codable, Equatable, Sendable {
         if !(data.testFraction > 0 && data.testFraction < 1) { return "--test-fraction must be in (0, 1), got \(data.testFraction)" }
         if !(data.validationFraction >= 0 && data.testFraction + data.validationFraction < 1) {
             return "--validation-fraction must be ≥ 0 with test + validation < 1, got \(data.validationFraction)"
+        }
+        if data.dataset != nil && (data.standardize != .none || data.dequantize != .none || data.dropMissing) {
+            return "--standardize, --dequantize and --drop-missing apply to --data files; the toy sets already live in [-4, 4]² with no missing or discrete values"
         }
         if let msg = solver.validationError() { return msg }
         if let msg = adjointOptions.solve.validationError() { return "adjoint: " + msg }

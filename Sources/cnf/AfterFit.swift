@@ -12,8 +12,13 @@ extension FitRun {
         try writeAtomically(try encodeJSON(report), to: out + "/eval.json")
         var line = String(format: "test NLL %.4f ± %.4f nats (n = %d, exact trace, atol = rtol = 1e-8)",
                           report.nll, report.nll_stderr, report.n)
-        if let f = report.entropy_floor, let g = report.gap { line += String(format: "; floor %.3f, gap %.4f", f, g) }
+        if report.entropy_floor_rows == nil, let f = report.entropy_floor, let g = report.gap {
+            line += String(format: "; floor %.3f, gap %.4f", f, g)
+        }
         say(line)
+        if report.entropy_floor_rows != nil || report.gaussian_nll != nil || report.entropy_floor_withheld != nil {
+            for l in Eval.reportLines(report) { say(l) }
+        }
         if render {
             try Render.render(run: out, grid: 512, range: nil, colormap: .viridis, samples: 100_000, checkpoint: "model")
             try Sample.sample(run: out, n: 100_000, out: nil, frames: Sequences.defaultFrames, particles: 300, range: nil,

@@ -19,7 +19,26 @@ struct EvalReport: Codable {
     /// How the floor was obtained: the toy set's table value, or a Kozachenko–Leonenko k-NN
     /// estimate on the evaluated points for a user's data (rough on few points).
     var entropy_floor_method: String?
+    /// A file's k-NN estimate: its bootstrap standard error and the rows it used (all of the
+    /// file's rows: training, validation and test), or why it was withheld.
+    var entropy_floor_stderr: Double?
+    var entropy_floor_rows: Int?
+    var entropy_floor_withheld: String?
     var gap: Double?
+    /// A file's preprocessing (the NLL is in the data's units whatever it is).
+    var standardize: String?
+    var log_abs_det_standardize: Double?
+    /// 1-based dequantized columns, and what the NLL then means.
+    var dequantized_columns: [Int]?
+    var dequantization_note: String?
+    /// Baselines fitted on the training rows and scored on the same test points, in nats.
+    var gaussian_nll: Double?
+    var gaussian_nll_stderr: Double?
+    var mixture_nll: Double?
+    var mixture_nll_stderr: Double?
+    var mixture_components: Int?
+    var mixture_selection: String?
+    var mixture_validation_nll_by_components: [Double]?
     var dataset: String
     var checkpoint: String
     var atol: Double
@@ -70,12 +89,36 @@ struct Eval: ParsableCommand {
             } else {
                 print(String(format: "test NLL %.4f ± %.4f nats (n = %d), %.4f bits/dim, %d function evaluations",
                              report.nll, report.nll_stderr, report.n, report.bits_per_dim, report.nfe))
-                if let f = report.entropy_floor, let g = report.gap {
-                    print(String(format: "entropy floor of %@: %.4f nats (%@); gap %.4f nats", report.dataset, f,
-                                 report.entropy_floor_method ?? "", g))
-                }
+                for line in Eval.reportLines(report) { print(line) }
             }
         }
+    }
+
+    /// The lines after the first of the printed report: floor or estimate, baselines,
+    /// preprocessing.
+    static func reportLines(_ r: EvalReport) -> [String] {
+        var lines = [String]()
+        if r.entropy_floor_rows == nil, let f = r.entropy_floor, let g = r.gap {
+            lines.append(String(format: "entropy floor of %@: %.4f nats (%@); gap %.4f nats", r.dataset, f,
+                                r.entropy_floor_method ?? "", g))
+        }
+        if let f = r.entropy_floor, let se = r.entropy_floor_stderr, let rows = r.entropy_floor_rows, let g = r.gap {
+            lines.append(String(format: "entropy estimate (k-NN, Kozachenko–Leonenko, k = 1, on all %d rows of the file, whitened): %.4f ± %.4f nats (bootstrap s.e.; an estimate, biased on few rows, not a guaranteed floor); gap %.4f nats",
+                                rows, f, se, g))
+        }
+        if let why = r.entropy_floor_withheld { lines.append("no entropy estimate: \(why)") }
+        if let g = r.gaussian_nll, let se = r.gaussian_nll_stderr {
+            lines.append(String(format: "baseline: full-covariance Gaussian %.4f ± %.4f nats (fitted on the training rows, same test points)", g, se))
+        }
+        if let m = r.mixture_nll, let se = r.mixture_nll_stderr, let k = r.mixture_components {
+            lines.append(String(format: "baseline: Gaussian mixture, %d component%@ (chosen by %@ among 1…8), %.4f ± %.4f nats",
+                                k, k == 1 ? "" : "s", r.mixture_selection ?? "?", m, se))
+        }
+        if let s = r.standardize, let l = r.log_abs_det_standardize {
+            lines.append(String(format: "in the data's units: standardize %@, log|det A| = %.6g included", s, l))
+        }
+        if let note = r.dequantization_note { lines.append(note) }
+        return lines
     }
 
     /// Evaluation's solve: tight enough that the solver's error is far below the NLL's
@@ -91,23 +134,36 @@ struct Eval: ParsableCommand {
                          batchSize: Int = 1000, perPoint: String? = nil) throws -> EvalReport {
         let loaded = try LoadedRun(folder: folder, checkpoint: checkpoint)
         let c = loaded.config
+        let d = loaded.model.dimension
         var points: [Double]
         var toy: ToyDataset? = nil
         var name: String
+        var runData: RunData? = nil
         if let path = data {
-            let set = try loadData(path: path)
-            guard set.cols == loaded.model.dimension else {
-                throw CLIError("\(path) has \(set.cols) columns, the model in \(folder) has dimension \(loaded.model.dimension)")
+            let set: DataSet
+            do { set = try loadData(path: path, missing: c.data.dropMissing ? .drop : .refuse).data } catch let e as DataError {
+                throw CLIError(e.description)
+            }
+            guard set.cols == d else {
+                throw CLIError("\(path) has \(set.cols) columns, the model in \(folder) has dimension \(d)")
             }
             points = set.values
             name = URL(fileURLWithPath: path).lastPathComponent
+            if c.data.file != nil { runData = try? RunData.make(c) }
         } else {
-            let runData = try RunData.make(c)
-            toy = runData.toy
-            points = runData.testPoints(runData.testCount ?? n)
-            name = runData.name
+            let r = try RunData.make(c)
+            runData = r
+            toy = r.toy
+            points = r.testPoints(r.testCount ?? n)
+            name = r.name
         }
-        let count = points.count / loaded.model.dimension
+        // Dequantized runs are scored on x + u, u ~ U(0, 1) from the test stream.
+        let dequantizer = loaded.preprocessing.dequantizer
+        if let q = dequantizer, !q.isEmpty {
+            var rng = Xoshiro256(seed: c.seed, stream: .test)
+            q.apply(&points, using: &rng)
+        }
+        let count = points.count / d
         let progress = Progress(total: count, label: "eval", plainInterval: 30)
         let start = now()
         var g = Xoshiro256(seed: c.seed, stream: .logDensityNoise)
@@ -119,37 +175,73 @@ struct Eval: ParsableCommand {
         let nlls = r.values.map { -$0 }
         let mean = nlls.reduce(0, +) / Double(count)
         let variance = nlls.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(count - 1)
-        let d = Double(loaded.model.dimension)
-        var floor = toy?.entropyFloor
-        var floorMethod = toy.map { _ in "table (TOYDATA)" }
-        if toy == nil && count > 10 {
-            let set = DataSet(rows: count, cols: loaded.model.dimension, values: points, source: name)
-            let h = knnEntropy(set, k: 1)
-            if h.isFinite {
-                floor = h
-                floorMethod = "k-NN (Kozachenko–Leonenko, k = 1) estimate on the \(count) evaluated points"
+        var report = EvalReport(nll: mean, nll_stderr: (variance / Double(count)).squareRoot(),
+                                bits_per_dim: mean / (Double(d) * log(2.0)), n: count, nfe: r.stats.evaluations,
+                                entropy_floor: toy?.entropyFloor, entropy_floor_method: toy.map { _ in "table (TOYDATA)" },
+                                gap: toy.map { mean - $0.entropyFloor },
+                                dataset: name, checkpoint: checkpoint, atol: options.atol, rtol: options.rtol,
+                                solver: options.method.rawValue, seconds: seconds)
+        if c.data.file != nil {
+            let p = loaded.preprocessing
+            report.standardize = p.standardizer.method.rawValue
+            report.log_abs_det_standardize = p.standardizer.logAbsDetJacobian
+            if let q = dequantizer, !q.isEmpty {
+                report.dequantized_columns = q.columns.map { $0 + 1 }
+                report.dequantization_note = "dequantized: columns \(q.columns.map { "\($0 + 1)" }.joined(separator: ", ")) were scored as x + u, u ~ U(0, 1); with unit bins no correction term is needed: the NLL (nats) is an upper bound on the discrete NLL −log P(x) (Jensen)"
             }
         }
+        if let rows = runData?.file {
+            let seed = c.seed
+            // The estimate on every row of the file (train + validation + test), dequantized alike.
+            var all = rows.data
+            var validation = rows.validation, train = rows.train
+            if let q = dequantizer, !q.isEmpty {
+                var rng = Xoshiro256(seed: seed, stream: .renderSamples)
+                q.apply(&all.values, using: &rng)
+                var rv = Xoshiro256(seed: seed, stream: .validation)
+                q.apply(&validation.values, using: &rv)
+                var rt = Xoshiro256(seed: seed, stream: .trainingBatches)
+                q.apply(&train.values, using: &rt)
+            }
+            let estimate = knnEntropyEstimateWhitened(all, k: 1, bootstrap: 200, seed: seed)
+            if let v = estimate.value {
+                report.entropy_floor = v
+                report.entropy_floor_stderr = estimate.standardError
+                report.entropy_floor_rows = estimate.rows
+                report.entropy_floor_method = "k-NN (Kozachenko–Leonenko, k = 1) estimate on all \(estimate.rows) rows of the file, bootstrap standard error"
+                report.gap = mean - v
+            } else {
+                report.entropy_floor_withheld = estimate.withheld
+            }
+            let test = DataSet(rows: count, cols: d, values: points, source: name)
+            let b = Baselines.fit(train: train, validation: validation, test: test, seed: seed)
+            report.gaussian_nll = b.gaussian?.nll
+            report.gaussian_nll_stderr = b.gaussian?.standardError
+            report.mixture_nll = b.mixture?.nll
+            report.mixture_nll_stderr = b.mixture?.standardError
+            report.mixture_components = b.mixtureComponents
+            report.mixture_selection = b.selection
+            report.mixture_validation_nll_by_components = b.validationNLLByComponents.isEmpty ? nil : b.validationNLLByComponents
+        }
         if let path = perPoint {
-            var text = (0..<loaded.model.dimension).map { "x\($0)" }.joined(separator: ",") + ",log_p\n"
+            let names = runData?.file != nil && data == nil ? runData!.columnNames : (0..<d).map { "x\($0)" }
+            var text = names.joined(separator: ",") + ",log_p\n"
             for i in 0..<count {
-                let row = points[(i * Int(d))..<((i + 1) * Int(d))].map { "\($0)" }.joined(separator: ",")
+                let row = points[(i * d)..<((i + 1) * d)].map { "\($0)" }.joined(separator: ",")
                 text += row + ",\(r.values[i])\n"
             }
             try writeAtomically(text, to: path)
         }
-        return EvalReport(nll: mean, nll_stderr: (variance / Double(count)).squareRoot(),
-                          bits_per_dim: mean / (d * log(2.0)), n: count, nfe: r.stats.evaluations,
-                          entropy_floor: floor, entropy_floor_method: floorMethod, gap: floor.map { mean - $0 },
-                          dataset: name, checkpoint: checkpoint, atol: options.atol, rtol: options.rtol,
-                          solver: options.method.rawValue, seconds: seconds)
+        return report
     }
 }
 
 /// A model loaded from a run folder, in its own precision, behind a precision-free interface.
 struct LoadedRun {
     let config: FitConfig
+    /// The model in the data's units (the flow behind the stored standardizer, if any).
     let model: AnyCNF
+    let preprocessing: Preprocessing
     let path: String
 
     init(folder: String, checkpoint: String = "model") throws {
@@ -165,9 +257,12 @@ struct LoadedRun {
         }
         let file = try Checkpoint.read(path)
         config = try Checkpoint.config(of: file, path: path)
+        let flow: AnyCNF
         switch config.model.precision {
-        case .float: model = try Checkpoint.model(Float.self, from: file, path: path)
-        case .double: model = try Checkpoint.model(Double.self, from: file, path: path)
+        case .float: flow = try Checkpoint.model(Float.self, from: file, path: path)
+        case .double: flow = try Checkpoint.model(Double.self, from: file, path: path)
         }
+        preprocessing = try Preprocessing.read(from: file, dimension: flow.dimension, path: path)
+        model = preprocessing.standardizer.isIdentity ? flow : DataUnitsModel(flow: flow, standardizer: preprocessing.standardizer)
     }
 }

@@ -27,6 +27,11 @@ struct FitRun<S: BLASScalar> {
         let validationSet = data.validationPoints(config.validation.size)
         var metrics = metricsHeader
         var bestValidation = Double.infinity
+        // The flow trains on standardized points; losses and NLLs are reported in the data's
+        // units: −log p_x = −log p_flow − log|det A| (0 for toy sets: their numbers are unchanged).
+        let unitShift = data.preprocessing.isIdentity ? 0 : data.preprocessing.standardizer.logAbsDetJacobian
+        func inDataUnits(_ nll: Double) -> Double { unitShift == 0 ? nll : nll - unitShift }
+        let preprocessingMetadata = data.preprocessing.metadata
 
         if let (file, path) = resumeFrom {
             try trainer.restore(try Checkpoint.trainingState(from: file, path: path))
@@ -66,16 +71,18 @@ struct FitRun<S: BLASScalar> {
                 try $0.logDensity(points: validationSet, divergence: divergence, generator: &g,
                                   solve: config.solveOptions, batchSize: 1000)
             }
-            return -r.values.reduce(0, +) / Double(r.values.count)
+            return inDataUnits(-r.values.reduce(0, +) / Double(r.values.count))
         }
 
         func modelFile(averaged: Bool, extra: [String: String]) throws -> Data {
+            let extra = extra.merging(preprocessingMetadata) { a, _ in a }
             let write = { (m: CNF<S>) in Data(try Checkpoint.modelFile(m, config: config, extra: extra).encoded()) }
             return averaged ? try trainer.withAveragedWeights(write) : try write(trainer.model)
         }
 
         func saveCheckpoint() throws {
             let extra = ["cnf.best_val_nll": "\(bestValidation)", "cnf.iteration": "\(trainer.iteration)"]
+                .merging(preprocessingMetadata) { a, _ in a }
             try writeAtomically(Data(try Checkpoint.trainingFile(trainer, extra: extra).encoded()),
                                 to: out + "/checkpoint.safetensors")
             try writeAtomically(metrics, to: out + "/metrics.csv")
@@ -99,7 +106,7 @@ struct FitRun<S: BLASScalar> {
                 throw CLIError("training stopped at iteration \(trainer.iteration + 1): \(error). "
                                + "The last good state is in \(out)/checkpoint.safetensors (iteration \(trainer.iteration)).")
             }
-            lastLoss = record.loss
+            lastLoss = inDataUnits(record.loss)
             sessionSeconds.append(record.seconds)
             var validationField = ""
             let endOfBudget = record.iteration == config.training.iters
@@ -118,7 +125,7 @@ struct FitRun<S: BLASScalar> {
                                trainer.schedule.phase.isEmpty ? "" : ", " + trainer.schedule.phase))
                 }
             }
-            metrics += "\(record.iteration),\(record.loss),\(record.nll),\(record.forwardNFE),\(record.backwardNFE),"
+            metrics += "\(record.iteration),\(inDataUnits(record.loss)),\(inDataUnits(record.nll)),\(record.forwardNFE),\(record.backwardNFE),"
                 + String(format: "%.6f", record.seconds) + ",\(validationField),\(trainer.adam.learningRate)\n"
             if record.iteration % every == 0 { try saveCheckpoint() }
             let validationText = lastValidation.isFinite ? String(format: "%.4f", lastValidation) : "–"

@@ -20,6 +20,9 @@ struct RunChoice: ParsableArguments {
 
 enum CheckpointChoice: String, CaseIterable, ExpressibleByArgument { case model, best, ema }
 
+extension FitConfig.Standardize: ExpressibleByArgument {}
+extension FitConfig.Dequantize: ExpressibleByArgument {}
+
 /// The forward solve: the `solver` section (fit), or a one-off override (eval, sample, render).
 struct SolverArguments: ParsableArguments {
     @Option(help: "ODE solver: \(SolverMethod.allCases.map(\.rawValue).joined(separator: ", ")).") var solver: SolverMethod?
@@ -43,11 +46,18 @@ struct DataArguments: ParsableArguments {
     @Option(help: "Fraction of a file's rows held out for cnf eval (default \(defaults.data.testFraction)).") var testFraction: Double?
     @Option(help: "Fraction of a file's rows held out for validation: best checkpoint and stopping (default \(defaults.data.validationFraction)).") var validationFraction: Double?
 
+    @Option(help: "A file's preprocessing, fitted on its training rows and kept with the model: scale (per column: mean, std), robust (median, IQR/1.349), whiten (mean, Cholesky factor of the covariance) or none (default \(FitConfig.DataSection.fileStandardize.rawValue) for --data; toy sets: none). Log-densities are reported in the data's units.") var standardize: FitConfig.Standardize?
+    @Option(help: "uniform: add U(0, 1) noise to a file's whole-number columns (the NLL then upper-bounds the discrete −log P) (default \(defaults.data.dequantize.rawValue)).") var dequantize: FitConfig.Dequantize?
+    @Flag(help: "Leave out a file's rows with missing values (empty, NA, nan, …) instead of refusing the file.") var dropMissing = false
+
     func apply(to c: inout FitConfig.DataSection) {
         if let v = dataset { c.dataset = v; c.file = nil }
         if let v = data { c.file = v; c.dataset = nil }
         if let v = testFraction { c.testFraction = v }
         if let v = validationFraction { c.validationFraction = v }
+        if let v = standardize { c.standardize = v }
+        if let v = dequantize { c.dequantize = v }
+        if dropMissing { c.dropMissing = true }
     }
 }
 

@@ -13,11 +13,14 @@ extension Colormap: ExpressibleByArgument {}
 
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Density map and data | density | samples comparison of a trained 2-D model.",
+        abstract: "Density map and data | density | samples comparison of a trained model (a corner plot for d ≠ 2).",
         discussion: """
         Writes DIR/density.png: exp(log p) on a grid × grid lattice over [-range, range]², with the
         exact trace (every grid point is integrated through the solver); and DIR/compare.png:
-        data histogram | model density | model samples histogram, like FFJORD's figures.
+        data histogram | model density | model samples histogram, like FFJORD's figures. A model
+        of dimension d ≠ 2 gets no density map; its compare.png is a corner plot: pairwise
+        histograms of the data below the diagonal and of the model's samples above it, 1-D
+        marginals on the diagonal, named by the CSV header. Everything is in the data's units.
 
         Example:  cnf render --run outputs/8gaussians --grid 512
         """)
@@ -43,12 +46,14 @@ struct Render: ParsableCommand {
                        checkpoint: String) throws {
         let loaded = try LoadedRun(folder: run, checkpoint: checkpoint)
         let model = loaded.model
-        guard model.dimension == 2 else {
-            throw CLIError("render draws 2-D densities; the model in \(run) has dimension \(model.dimension)")
-        }
         let data = try RunData.make(loaded.config)
-        let dataPoints = data.testPoints(data.testCount ?? 100_000)
-        let extent = Extent.square(range ?? defaultRange(data: data, points: dataPoints))
+        guard model.dimension == 2 else {
+            try renderCorner(run: run, loaded: loaded, data: data, samples: samples)
+            return
+        }
+        // The data panel: a toy set's test points, or all of a file's rows.
+        let dataPoints = data.file?.data.values ?? data.testPoints(data.testCount ?? 100_000)
+        let extent = range.map { Extent.square($0) } ?? defaultExtent(data: data, points: dataPoints)
         let start = now()
         let density = try Pictures.densityGrid(model, extent: extent, grid: grid, solve: loaded.config.solveOptions,
                                                seed: loaded.config.seed)
@@ -82,12 +87,42 @@ struct Render: ParsableCommand {
         }
     }
 
-    /// 4 for toy sets (all of them lie in [-4, 4]²); for a file, 1.1 × the largest |coordinate|
-    /// below the 99.9th percentile.
-    static func defaultRange(data: RunData, points: [Double]) -> Double {
-        if data.toy != nil { return 4 }
-        let a = points.map { abs($0) }.sorted()
-        guard !a.isEmpty else { return 4 }
-        return max(1.1 * a[min(a.count - 1, Int(0.999 * Double(a.count)))], 1e-6)
+    /// [-4, 4]² for toy sets (all of them lie in it); for a file, a square around the data in
+    /// its own units: centred on the middle of each column's 0.1 %–99.9 % quantiles, half-width
+    /// 1.2 × the larger of the two half-spans.
+    static func defaultExtent(data: RunData, points: [Double]) -> Extent {
+        if data.toy != nil { return .square(4) }
+        guard points.count >= 2 else { return .square(4) }
+        let n = points.count / 2
+        var centre = [0.0, 0.0], half = 1e-6
+        for j in 0..<2 {
+            let col = (0..<n).map { points[2 * $0 + j] }.sorted()
+            let lo = col[Int(0.001 * Double(n - 1))], hi = col[Int((0.999 * Double(n - 1)).rounded(.up))]
+            centre[j] = (lo + hi) / 2
+            half = max(half, 1.2 * (hi - lo) / 2)
+        }
+        return Extent(xmin: centre[0] - half, xmax: centre[0] + half, ymin: centre[1] - half, ymax: centre[1] + half)
+    }
+
+    /// d ≠ 2: no density map (a grid in d dimensions is out of reach); compare.png is a corner
+    /// plot of the file's rows (below the diagonal) against the model's samples (above).
+    static func renderCorner(run: String, loaded: LoadedRun, data: RunData, samples: Int) throws {
+        let d = loaded.model.dimension
+        let n = min(samples, 20_000)
+        var g = Xoshiro256(seed: loaded.config.seed, stream: .renderSamples)
+        let base = (0..<(d * n)).map { _ in g.normal() }
+        let progress = Progress(total: n, label: "samples", plainInterval: 15)
+        let drawn = try loaded.model.sample(base: base, solve: loaded.config.solveOptions, fractions: [], batchSize: 10_000,
+                                            observe: nil, progress: { progress.update($0, "") })
+        progress.finish()
+        let dataPoints = data.file?.data.values ?? data.testPoints(data.testCount ?? n)
+        let image = Pictures.corner(data: dataPoints, samples: drawn.points, dimension: d, names: data.columnNames,
+                                    title: "\(data.name): data (below the diagonal) vs model samples (above)")
+        try writePNG(image, to: run + "/compare.png")
+        say("wrote \(run)/compare.png (corner plot, d = \(d); no density map above 2 dimensions)")
+        if let metrics = try? String(contentsOfFile: run + "/metrics.csv", encoding: .utf8),
+           let image = Pictures.lossPlot(metricsCSV: metrics, floor: data.entropyFloor) {
+            try writePNG(image, to: run + "/loss.png")
+        }
     }
 }

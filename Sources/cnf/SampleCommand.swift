@@ -16,7 +16,10 @@ struct Sample: ParsableCommand {
         Writes the samples (--out, .npy or .csv), DIR/samples.png (2-D histogram), the sample
         sequence DIR/sequence/frame_000.png … (from the Gaussian at t = T to the data at t = 0;
         the last frame is samples.png), DIR/sequence.png (all frames in one strip, labelled by
-        time) and DIR/trajectories.png (paths of a few hundred particles).
+        time) and DIR/trajectories.png (paths of a few hundred particles). Samples are in the
+        data's units (a file run's standardization undone). For d ≠ 2: samples.png is a corner
+        plot, each sequence frame a corner plot on the data's ranges (the strip shows 5, at most
+        4 columns), and there are no trajectories or density sequence.
 
         Example:  cnf sample --run outputs/8gaussians --n 100000 --frames 9
         """)
@@ -64,19 +67,27 @@ struct Sample: ParsableCommand {
         let seconds = now() - start
         let path = out ?? run + "/samples.npy"
         let set = DataSet(rows: n, cols: d, values: drawn.points, source: path)
+        let data = try RunData.make(loaded.config)
         if path.hasSuffix(".csv") {
-            try writeCSV(set, path: path, header: (0..<d).map { "x\($0)" })
+            try writeCSV(set, path: path, header: data.columnNames.count == d ? data.columnNames : (0..<d).map { "x\($0)" })
         } else {
             try writeNPY(set, path: path)
         }
-        say(String(format: "wrote %d samples to %@ (%.1f s, %d function evaluations)", n, path, seconds, drawn.stats.evaluations))
+        say(String(format: "wrote %d samples to %@ (%.1f s, %d function evaluations; in the data's units)", n, path, seconds, drawn.stats.evaluations))
+        let total = model.endTimes.reduce(0, +)
         guard d == 2 else {
-            say("pictures are drawn for 2-D models only; this one has dimension \(d)")
+            // d ≠ 2: corner plots; the sequence as one corner plot per frame on the data's ranges.
+            let dataPoints = data.file?.data.values ?? data.testPoints(data.testCount ?? 10_000)
+            let ranges = CornerPlot.ranges(of: dataPoints, dimension: d)
+            try writePNG(Pictures.corner(data: nil, samples: drawn.points, dimension: d, names: data.columnNames,
+                                         title: "\(data.name): \(n) model samples", ranges: ranges),
+                         to: run + "/samples.png")
+            try Pictures.cornerSequence(snapshots: snapshots, fractions: fractions, total: total, dimension: d,
+                                        names: data.columnNames, ranges: ranges, run: run)
+            say("wrote \(run)/samples.png, \(run)/sequence/ (\(frames) frames), \(run)/sequence.png (corner plots, d = \(d); no trajectories or density sequence above 2 dimensions)")
             return
         }
-        let data = try RunData.make(loaded.config)
-        let extent = Extent.square(range ?? Render.defaultRange(data: data, points: data.testPoints(data.testCount ?? 10_000)))
-        let total = model.endTimes.reduce(0, +)
+        let extent = range.map { Extent.square($0) } ?? Render.defaultExtent(data: data, points: data.file?.data.values ?? data.testPoints(data.testCount ?? 10_000))
         func frameTitle(_ f: Double) -> String { String(format: "samples at t = %.3f", f * total) }
 
         try writePNG(Pictures.histogram(drawn.points, extent: extent, title: frameTitle(0), colormap: colormap),
