@@ -1,5 +1,6 @@
-# The same data as Tests/RenderTests/DemoFigureTests density.png, drawn with matplotlib defaults
-# (for the side-by-side in outputs/gallery/render-vs-matplotlib-*.png). Needs matplotlib, numpy:
+# The same data as Tests/RenderTests/DemoFigureTests density.png (written to
+# $CNF_RENDER_DEMO_DIR, default /tmp/cnf-render-demo, by bash scripts/test), drawn with
+# matplotlib's defaults, for the side-by-side docs/figures/cnf-vs-matplotlib.png. Needs matplotlib, numpy:
 #   python3 -m venv /tmp/mplvenv && /tmp/mplvenv/bin/pip install matplotlib numpy
 #   /tmp/mplvenv/bin/python scripts/matplotlib-density-compare.py OUT.png
 import numpy as np, matplotlib

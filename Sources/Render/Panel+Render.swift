@@ -27,10 +27,10 @@ extension Panel {
     private func decorations() -> Decorations {
         let s = labelScale, pad = Panel.pad, tick = Panel.tickLength, gap = Panel.tickGap
         let xTicks = xTickValues(), yTicks = yTickValues()
-        let xLabels = xTickLabels(xTicks), yLabels = yTickLabels(yTicks)
+        let xLabels = xTickLabels(xTicks).map(Panel.typeset), yLabels = yTickLabels(yTicks).map(Panel.typeset)
         let glyphH = Font.glyphHeight(scale: s), capH = Font.capHeight(scale: s)
         let barTicks = colorBar.map { $0.ticks(maxCount: Swift.max(3, plot.height / 50)) } ?? []
-        let barLabels = colorBar.map { $0.labels(barTicks) } ?? []
+        let barLabels = (colorBar.map { $0.labels(barTicks) } ?? []).map(Panel.typeset)
         let barLabelW = barLabels.map { textWidth($0, scale: s) }.max() ?? 0
 
         let yLabelW = yLabels.map { textWidth($0, scale: s) }.max() ?? 0
@@ -53,6 +53,14 @@ extension Panel {
                             height: top + plot.height + bottom, plotX: extraLeft + left, plotY: top)
         return Decorations(xTicks: xTicks, yTicks: yTicks, xLabels: xLabels, yLabels: yLabels,
                            barTicks: barTicks, barLabels: barLabels, layout: layout, extraLeft: extraLeft)
+    }
+
+    /// A number label as it is drawn: negative numbers and exponents take the minus sign
+    /// (U+2212, as wide as "+"), not the short hyphen, as in matplotlib; the bitmap font
+    /// has no minus sign and keeps the hyphen.
+    static func typeset(_ label: String) -> String {
+        guard case .freeType = Font.kind else { return label }
+        return label.replacingOccurrences(of: "-", with: "\u{2212}")
     }
 
     /// The geometry `render()` will use.

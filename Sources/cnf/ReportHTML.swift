@@ -18,6 +18,17 @@ enum HTMLReport {
         ("trajectories.png", "trajectories"),
     ]
 
+    /// A run's name on the page: `experiment/name`, or just `name` for a run directly under
+    /// the root (experiment "."), as a sweep's runs are.
+    static func runTitle(_ r: RunSummary) -> String {
+        r.experiment == "." ? r.name : r.experiment + "/" + r.name
+    }
+
+    /// An `id` attribute for the run's section (the table links to it).
+    static func anchor(_ r: RunSummary) -> String {
+        escape(runTitle(r).replacingOccurrences(of: " ", with: "_"))
+    }
+
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -66,13 +77,12 @@ enum HTMLReport {
         }
         for experiment in Array(Set(runs.map(\.experiment))).sorted() {
             let group = runs.filter { $0.experiment == experiment }
-            h += "<h2>\(escape(experiment))</h2>\n<table><tr><th>run</th><th>data</th><th>settings</th><th>test NLL</th><th>floor</th><th>gap</th><th>NFE fwd</th><th>NFE bwd</th><th>s/iter</th><th>train time</th><th>config</th></tr>\n"
+            h += "<h2>\(escape(experiment == "." ? "runs" : experiment))</h2>\n<table><tr><th>run</th><th>data</th><th>settings</th><th>test NLL</th><th>floor</th><th>gap</th><th>NFE fwd</th><th>NFE bwd</th><th>s/iter</th><th>train time</th><th>config</th></tr>\n"
             for r in group {
                 let nll = r.eval.map { String(format: "%.4f ± %.4f", $0.nll, $0.nll_stderr) } ?? "–"
                 let floor = r.eval?.entropy_floor.map { String(format: "%.3f", $0) } ?? "–"
                 let gap = r.eval?.gap.map { String(format: "%+.4f", $0) } ?? "–"
-                let id = escape((experiment + "/" + r.name).replacingOccurrences(of: " ", with: "_"))
-                h += "<tr><td><a href=\"#\(id)\">\(escape(r.name))</a></td><td>\(escape(r.config.dataName))</td><td>\(escape(r.settings))</td>"
+                h += "<tr><td><a href=\"#\(anchor(r))\">\(escape(r.name))</a></td><td>\(escape(r.config.dataName))</td><td>\(escape(r.settings))</td>"
                 h += "<td>\(nll)</td><td>\(floor)</td><td>\(gap)</td>"
                 h += String(format: "<td>%.1f</td><td>%.1f</td><td>%.4f</td><td>%.0f s</td>", r.meanForwardNFE, r.meanBackwardNFE,
                             r.medianIterationSeconds, r.totalSeconds)
@@ -80,8 +90,7 @@ enum HTMLReport {
             }
             h += "</table>\n"
             for r in group {
-                let id = escape((experiment + "/" + r.name).replacingOccurrences(of: " ", with: "_"))
-                h += "<section class=\"run\" id=\"\(id)\"><h3>\(escape(experiment))/\(escape(r.name))</h3>\n"
+                h += "<section class=\"run\" id=\"\(anchor(r))\"><h3>\(escape(runTitle(r)))</h3>\n"
                 h += "<p>\(escape(r.settings)) · <a href=\"\(escape(link(r.path + "/config.json", from: pagePath)))\">config.json</a></p>\n"
                 if let d = try? Data(contentsOf: URL(fileURLWithPath: r.path + "/gradients.json")),
                    let reports = try? JSONDecoder().decode([GradientReport].self, from: d) {

@@ -62,6 +62,19 @@ final class PanelTests: XCTestCase {
         assertNothingTouchesTheBorder(img)
     }
 
+    func testNegativeTickLabelsTakeTheMinusSign() {
+        // With DejaVu Sans, "-4" is drawn as "−4" (U+2212, as wide as "+", as matplotlib
+        // does); the bitmap font has no minus sign and keeps the hyphen.
+        guard case .freeType = Font.kind else {
+            XCTAssertEqual(Panel.typeset("-4"), "-4"); return
+        }
+        XCTAssertEqual(Panel.typeset("-4"), "\u{2212}4")
+        XCTAssertEqual(Panel.typeset("2.5e-5"), "2.5e\u{2212}5")
+        XCTAssertEqual(Panel.typeset("0.25"), "0.25")
+        XCTAssertEqual(textWidth("\u{2212}4"), textWidth("+4"), "the minus is as wide as the plus")
+        XCTAssertGreaterThan(textWidth("\u{2212}4"), textWidth("-4"))
+    }
+
     /// Labels must fit inside the picture: its outermost ring of pixels stays white.
     func assertNothingTouchesTheBorder(_ img: Image, file: StaticString = #filePath, line: UInt = #line) {
         for x in 0..<img.width {
