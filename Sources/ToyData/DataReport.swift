@@ -44,7 +44,8 @@ public struct DataDiagnostic: Equatable, Sendable, CustomStringConvertible {
 ///   deviation far above IQR/1.349) → warning suggesting `--standardize robust`;
 /// - whole-number columns with repeated values → warning that a continuous density on
 ///   discrete values can run off towards −∞ (NLL → −∞), suggesting `--dequantize uniform`;
-/// - fewer than `fewRows` training rows → warning about overfitting;
+/// - fewer than max(`fewRows`, `fewRowsPerColumn` · d) training rows → warning about overfitting
+///   (iris, 120 training rows in 4-D, overfits the default network badly);
 /// - duplicate rows → counted;
 /// - more than `manyColumns` columns → a cost-per-iteration estimate.
 public struct DataReport: Sendable {
@@ -54,6 +55,7 @@ public struct DataReport: Sendable {
         /// Rows the model is trained on (nil: all rows of the set).
         public var trainingRows: Int? = nil
         public var fewRows = 100
+        public var fewRowsPerColumn = 50
         public var manyColumns = 20
         /// The network's hidden widths and the batch size, for the cost line.
         public var hidden: [Int] = [64, 64, 64]
@@ -169,7 +171,7 @@ public struct DataReport: Sendable {
 
         // Few training rows.
         let train = o.trainingRows ?? n
-        if train < o.fewRows {
+        if train < max(o.fewRows, o.fewRowsPerColumn * d) {
             out.append(DataDiagnostic(.warning, .fewRows,
                                       "\(src): only \(train) training rows; a flow can fit them too closely (training loss falls while the held-out NLL rises): by default cnf runs all --iters and cnf eval scores the final weights, while best.safetensors keeps the weights with the best validation NLL (cnf eval --checkpoint best); fewer --iters or smaller --dims also help"))
         }

@@ -11,12 +11,12 @@ extension FitRun {
         let report = try Eval.evaluate(folder: out)
         try writeAtomically(try encodeJSON(report), to: out + "/eval.json")
         var line = String(format: "test NLL %.4f ± %.4f nats (n = %d, exact trace, atol = rtol = 1e-8)",
-                          report.nll, report.nll_stderr, report.n)
-        if report.entropy_floor_rows == nil, let f = report.entropy_floor, let g = report.gap {
+                          report.nll, report.nllStderr, report.n)
+        if report.entropyFloorRows == nil, let f = report.entropyFloor, let g = report.gap {
             line += String(format: "; floor %.3f, gap %.4f", f, g)
         }
         say(line)
-        if report.entropy_floor_rows != nil || report.gaussian_nll != nil || report.entropy_floor_withheld != nil {
+        if report.entropyFloorRows != nil || report.gaussianNll != nil || report.entropyFloorWithheld != nil {
             for l in Eval.reportLines(report) { say(l) }
         }
         if render {

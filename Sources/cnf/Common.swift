@@ -83,6 +83,9 @@ func currentGitCommit() -> String? {
 /// Messages for the user (stderr, unbuffered, so they appear live and survive a kill).
 func say(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
+/// A warning line, "cnf: warning: …", that says what to do.
+func warn(_ s: String) { say("cnf: warning: " + s) }
+
 /// Seconds since an arbitrary origin (monotonic).
 func now() -> Double { monotonicSeconds() }
 

@@ -11,40 +11,72 @@ import ToyData
 /// The numbers `cnf eval` reports (and writes to DIR/eval.json).
 struct EvalReport: Codable {
     var nll: Double
-    var nll_stderr: Double
-    var bits_per_dim: Double
+    var nllStderr: Double
+    var bitsPerDim: Double
     var n: Int
     var nfe: Int
-    var entropy_floor: Double?
+    var entropyFloor: Double?
     /// How the floor was obtained: the toy set's table value, or a Kozachenko–Leonenko k-NN
     /// estimate on the evaluated points for a user's data (rough on few points).
-    var entropy_floor_method: String?
+    var entropyFloorMethod: String?
     /// A file's k-NN estimate: its bootstrap standard error and the rows it used (all of the
     /// file's rows: training, validation and test), or why it was withheld.
-    var entropy_floor_stderr: Double?
-    var entropy_floor_rows: Int?
-    var entropy_floor_withheld: String?
+    var entropyFloorStderr: Double?
+    var entropyFloorRows: Int?
+    var entropyFloorWithheld: String?
     var gap: Double?
     /// A file's preprocessing (the NLL is in the data's units whatever it is).
     var standardize: String?
-    var log_abs_det_standardize: Double?
+    var logAbsDetStandardize: Double?
     /// 1-based dequantized columns, and what the NLL then means.
-    var dequantized_columns: [Int]?
-    var dequantization_note: String?
+    var dequantizedColumns: [Int]?
+    var dequantizationNote: String?
     /// Baselines fitted on the training rows and scored on the same test points, in nats.
-    var gaussian_nll: Double?
-    var gaussian_nll_stderr: Double?
-    var mixture_nll: Double?
-    var mixture_nll_stderr: Double?
-    var mixture_components: Int?
-    var mixture_selection: String?
-    var mixture_validation_nll_by_components: [Double]?
+    var gaussianNll: Double?
+    var gaussianNllStderr: Double?
+    var mixtureNll: Double?
+    var mixtureNllStderr: Double?
+    var mixtureComponents: Int?
+    var mixtureSelection: String?
+    var mixtureValidationNllByComponents: [Double]?
     var dataset: String
     var checkpoint: String
     var atol: Double
     var rtol: Double
     var solver: String
     var seconds: Double
+
+    /// The JSON keys users see stay snake_case.
+    enum CodingKeys: String, CodingKey {
+        case nll
+        case nllStderr = "nll_stderr"
+        case bitsPerDim = "bits_per_dim"
+        case n
+        case nfe
+        case entropyFloor = "entropy_floor"
+        case entropyFloorMethod = "entropy_floor_method"
+        case entropyFloorStderr = "entropy_floor_stderr"
+        case entropyFloorRows = "entropy_floor_rows"
+        case entropyFloorWithheld = "entropy_floor_withheld"
+        case gap
+        case standardize
+        case logAbsDetStandardize = "log_abs_det_standardize"
+        case dequantizedColumns = "dequantized_columns"
+        case dequantizationNote = "dequantization_note"
+        case gaussianNll = "gaussian_nll"
+        case gaussianNllStderr = "gaussian_nll_stderr"
+        case mixtureNll = "mixture_nll"
+        case mixtureNllStderr = "mixture_nll_stderr"
+        case mixtureComponents = "mixture_components"
+        case mixtureSelection = "mixture_selection"
+        case mixtureValidationNllByComponents = "mixture_validation_nll_by_components"
+        case dataset
+        case checkpoint
+        case atol
+        case rtol
+        case solver
+        case seconds
+    }
 }
 
 struct Eval: ParsableCommand {
@@ -88,7 +120,7 @@ struct Eval: ParsableCommand {
                 print(String(decoding: try encodeJSON(report), as: UTF8.self), terminator: "")
             } else {
                 print(String(format: "test NLL %.4f ± %.4f nats (n = %d), %.4f bits/dim, %d function evaluations",
-                             report.nll, report.nll_stderr, report.n, report.bits_per_dim, report.nfe))
+                             report.nll, report.nllStderr, report.n, report.bitsPerDim, report.nfe))
                 for line in Eval.reportLines(report) { print(line) }
             }
         }
@@ -98,26 +130,26 @@ struct Eval: ParsableCommand {
     /// preprocessing.
     static func reportLines(_ r: EvalReport) -> [String] {
         var lines = [String]()
-        if r.entropy_floor_rows == nil, let f = r.entropy_floor, let g = r.gap {
+        if r.entropyFloorRows == nil, let f = r.entropyFloor, let g = r.gap {
             lines.append(String(format: "entropy floor of %@: %.4f nats (%@); gap %.4f nats", r.dataset, f,
-                                r.entropy_floor_method ?? "", g))
+                                r.entropyFloorMethod ?? "", g))
         }
-        if let f = r.entropy_floor, let se = r.entropy_floor_stderr, let rows = r.entropy_floor_rows, let g = r.gap {
+        if let f = r.entropyFloor, let se = r.entropyFloorStderr, let rows = r.entropyFloorRows, let g = r.gap {
             lines.append(String(format: "entropy estimate (k-NN, Kozachenko–Leonenko, k = 1, on all %d rows of the file, whitened): %.4f ± %.4f nats (bootstrap s.e.; an estimate, biased on few rows, not a guaranteed floor); gap %.4f nats",
                                 rows, f, se, g))
         }
-        if let why = r.entropy_floor_withheld { lines.append("no entropy estimate: \(why)") }
-        if let g = r.gaussian_nll, let se = r.gaussian_nll_stderr {
+        if let why = r.entropyFloorWithheld { lines.append("no entropy estimate: \(why)") }
+        if let g = r.gaussianNll, let se = r.gaussianNllStderr {
             lines.append(String(format: "baseline: full-covariance Gaussian %.4f ± %.4f nats (fitted on the training rows, same test points)", g, se))
         }
-        if let m = r.mixture_nll, let se = r.mixture_nll_stderr, let k = r.mixture_components {
+        if let m = r.mixtureNll, let se = r.mixtureNllStderr, let k = r.mixtureComponents {
             lines.append(String(format: "baseline: Gaussian mixture, %d component%@ (chosen by %@ among 1…8), %.4f ± %.4f nats",
-                                k, k == 1 ? "" : "s", r.mixture_selection ?? "?", m, se))
+                                k, k == 1 ? "" : "s", r.mixtureSelection ?? "?", m, se))
         }
-        if let s = r.standardize, let l = r.log_abs_det_standardize {
+        if let s = r.standardize, let l = r.logAbsDetStandardize {
             lines.append(String(format: "in the data's units: standardize %@, log|det A| = %.6g included", s, l))
         }
-        if let note = r.dequantization_note { lines.append(note) }
+        if let note = r.dequantizationNote { lines.append(note) }
         return lines
     }
 
@@ -175,19 +207,19 @@ struct Eval: ParsableCommand {
         let nlls = r.values.map { -$0 }
         let mean = nlls.reduce(0, +) / Double(count)
         let variance = nlls.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(count - 1)
-        var report = EvalReport(nll: mean, nll_stderr: (variance / Double(count)).squareRoot(),
-                                bits_per_dim: mean / (Double(d) * log(2.0)), n: count, nfe: r.stats.evaluations,
-                                entropy_floor: toy?.entropyFloor, entropy_floor_method: toy.map { _ in "table (TOYDATA)" },
+        var report = EvalReport(nll: mean, nllStderr: (variance / Double(count)).squareRoot(),
+                                bitsPerDim: mean / (Double(d) * log(2.0)), n: count, nfe: r.stats.evaluations,
+                                entropyFloor: toy?.entropyFloor, entropyFloorMethod: toy.map { _ in "table (TOYDATA)" },
                                 gap: toy.map { mean - $0.entropyFloor },
                                 dataset: name, checkpoint: checkpoint, atol: options.atol, rtol: options.rtol,
                                 solver: options.method.rawValue, seconds: seconds)
         if c.data.file != nil {
             let p = loaded.preprocessing
             report.standardize = p.standardizer.method.rawValue
-            report.log_abs_det_standardize = p.standardizer.logAbsDetJacobian
+            report.logAbsDetStandardize = p.standardizer.logAbsDetJacobian
             if let q = dequantizer, !q.isEmpty {
-                report.dequantized_columns = q.columns.map { $0 + 1 }
-                report.dequantization_note = "dequantized: columns \(q.columns.map { "\($0 + 1)" }.joined(separator: ", ")) were scored as x + u, u ~ U(0, 1); with unit bins no correction term is needed: the NLL (nats) is an upper bound on the discrete NLL −log P(x) (Jensen)"
+                report.dequantizedColumns = q.columns.map { $0 + 1 }
+                report.dequantizationNote = "dequantized: columns \(q.columns.map { "\($0 + 1)" }.joined(separator: ", ")) were scored as x + u, u ~ U(0, 1); with unit bins no correction term is needed: the NLL (nats) is an upper bound on the discrete NLL −log P(x) (Jensen)"
             }
         }
         if let rows = runData?.file {
@@ -205,23 +237,23 @@ struct Eval: ParsableCommand {
             }
             let estimate = knnEntropyEstimateWhitened(all, k: 1, bootstrap: 200, seed: seed)
             if let v = estimate.value {
-                report.entropy_floor = v
-                report.entropy_floor_stderr = estimate.standardError
-                report.entropy_floor_rows = estimate.rows
-                report.entropy_floor_method = "k-NN (Kozachenko–Leonenko, k = 1) estimate on all \(estimate.rows) rows of the file, bootstrap standard error"
+                report.entropyFloor = v
+                report.entropyFloorStderr = estimate.standardError
+                report.entropyFloorRows = estimate.rows
+                report.entropyFloorMethod = "k-NN (Kozachenko–Leonenko, k = 1) estimate on all \(estimate.rows) rows of the file, bootstrap standard error"
                 report.gap = mean - v
             } else {
-                report.entropy_floor_withheld = estimate.withheld
+                report.entropyFloorWithheld = estimate.withheld
             }
             let test = DataSet(rows: count, cols: d, values: points, source: name)
             let b = Baselines.fit(train: train, validation: validation, test: test, seed: seed)
-            report.gaussian_nll = b.gaussian?.nll
-            report.gaussian_nll_stderr = b.gaussian?.standardError
-            report.mixture_nll = b.mixture?.nll
-            report.mixture_nll_stderr = b.mixture?.standardError
-            report.mixture_components = b.mixtureComponents
-            report.mixture_selection = b.selection
-            report.mixture_validation_nll_by_components = b.validationNLLByComponents.isEmpty ? nil : b.validationNLLByComponents
+            report.gaussianNll = b.gaussian?.nll
+            report.gaussianNllStderr = b.gaussian?.standardError
+            report.mixtureNll = b.mixture?.nll
+            report.mixtureNllStderr = b.mixture?.standardError
+            report.mixtureComponents = b.mixtureComponents
+            report.mixtureSelection = b.selection
+            report.mixtureValidationNllByComponents = b.validationNLLByComponents.isEmpty ? nil : b.validationNLLByComponents
         }
         if let path = perPoint {
             let names = runData?.file != nil && data == nil ? runData!.columnNames : (0..<d).map { "x\($0)" }

@@ -150,7 +150,22 @@ struct FitRun<S: BLASScalar> {
         let stopped = trainer.iteration < config.training.iters ? " (stopped: validation NLL had settled)" : ""
         say(String(format: "done: %d iterations%@ in %.1f s (this session); last validation NLL %.4f nats, best %.4f",
                    trainer.iteration, stopped, total, lastValidation, bestValidation))
+        if let rise = FitRun.overfitting(last: lastValidation, best: bestValidation) {
+            warn(String(format: "the validation NLL rose %.3f nats above its best (%.4f → %.4f) while training went on: "
+                        + "the model is fitting the training rows too closely. cnf eval scores the final weights; "
+                        + "--checkpoint best scores the validation-chosen ones; fewer --iters or smaller --dims help",
+                        rise, bestValidation, lastValidation))
+        }
         try FitRun.afterFit(out: out, render: render, metrics: metrics, floor: data.entropyFloor)
     }
 }
 
+extension FitRun {
+    /// How far the final validation NLL rose above the best one, when that is a sign of
+    /// overfitting rather than noise: more than 0.05 nats and more than 2 % of |best|.
+    static func overfitting(last: Double, best: Double) -> Double? {
+        guard last.isFinite, best.isFinite else { return nil }
+        let rise = last - best
+        return rise > max(0.05, 0.02 * abs(best)) ? rise : nil
+    }
+}

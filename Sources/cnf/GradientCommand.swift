@@ -12,11 +12,23 @@ struct GradientReport: Codable {
     var method: String
     var loss: Double
     var seconds: Double
-    var nfe_forward: Int
-    var nfe_backward: Int
-    var backward_steps: Int
-    var memory_bytes: Int
-    var relative_difference_to_backprop: Double
+    var nfeForward: Int
+    var nfeBackward: Int
+    var backwardSteps: Int
+    var memoryBytes: Int
+    var relativeDifferenceToBackprop: Double
+
+    /// The JSON keys users see stay snake_case.
+    enum CodingKeys: String, CodingKey {
+        case method
+        case loss
+        case seconds
+        case nfeForward = "nfe_forward"
+        case nfeBackward = "nfe_backward"
+        case backwardSteps = "backward_steps"
+        case memoryBytes = "memory_bytes"
+        case relativeDifferenceToBackprop = "relative_difference_to_backprop"
+    }
 }
 
 struct GradientCommand: ParsableCommand {
@@ -79,17 +91,17 @@ struct GradientCommand: ParsableCommand {
                 let diff = zip(r.gradient, reference).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
                     / max(reference.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-300)
                 reports.append(GradientReport(method: name, loss: r.loss, seconds: times.sorted()[times.count / 2],
-                                              nfe_forward: r.forward.evaluations, nfe_backward: r.backward.evaluations,
-                                              backward_steps: r.backward.acceptedSteps + r.backward.rejectedSteps,
-                                              memory_bytes: r.gradientMemoryBytes, relative_difference_to_backprop: diff))
+                                              nfeForward: r.forward.evaluations, nfeBackward: r.backward.evaluations,
+                                              backwardSteps: r.backward.acceptedSteps + r.backward.rejectedSteps,
+                                              memoryBytes: r.gradientMemoryBytes, relativeDifferenceToBackprop: diff))
             }
             try writeAtomically(try encodeJSON(reports), to: folder + "/gradients.json")
             print("| method | rel. diff. to backprop | s (median) | NFE fwd | NFE bwd | bwd steps | solver memory |")
             print("|---|---|---|---|---|---|---|")
             for r in reports {
                 print(String(format: "| %@ | %.2e | %.4f | %d | %d | %d | %.1f KiB |", r.method,
-                             r.relative_difference_to_backprop, r.seconds, r.nfe_forward, r.nfe_backward,
-                             r.backward_steps, Double(r.memory_bytes) / 1024))
+                             r.relativeDifferenceToBackprop, r.seconds, r.nfeForward, r.nfeBackward,
+                             r.backwardSteps, Double(r.memoryBytes) / 1024))
             }
         }
     }

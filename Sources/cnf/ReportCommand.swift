@@ -105,8 +105,8 @@ struct Report: ParsableCommand {
                 md += "| run | data | settings | test NLL | floor | gap | NFE fwd | NFE bwd | s/iter | train time |\n"
                 md += "|---|---|---|---|---|---|---|---|---|---|\n"
                 for r in runs where r.experiment == experiment {
-                    let nll = r.eval.map { String(format: "%.4f ± %.4f", $0.nll, $0.nll_stderr) } ?? "–"
-                    let floor = r.eval?.entropy_floor.map { String(format: "%.3f", $0) } ?? "–"
+                    let nll = r.eval.map { String(format: "%.4f ± %.4f", $0.nll, $0.nllStderr) } ?? "–"
+                    let floor = r.eval?.entropyFloor.map { String(format: "%.3f", $0) } ?? "–"
                     let gap = r.eval?.gap.map { String(format: "%+.4f", $0) } ?? "–"
                     md += "| \(r.name) | \(r.config.dataName) | \(r.settings) | \(nll) | \(floor) | \(gap) | "
                         + String(format: "%.1f | %.1f | %.4f | %.0f s |\n", r.meanForwardNFE, r.meanBackwardNFE,
@@ -123,8 +123,8 @@ struct Report: ParsableCommand {
                     md += "| method | rel. diff. to backprop | s | NFE fwd | NFE bwd | bwd steps | solver memory |\n|---|---|---|---|---|---|---|\n"
                     for g in reports {
                         md += String(format: "| %@ | %.2e | %.4f | %d | %d | %d | %.1f KiB |\n", g.method,
-                                     g.relative_difference_to_backprop, g.seconds, g.nfe_forward, g.nfe_backward,
-                                     g.backward_steps, Double(g.memory_bytes) / 1024)
+                                     g.relativeDifferenceToBackprop, g.seconds, g.nfeForward, g.nfeBackward,
+                                     g.backwardSteps, Double(g.memoryBytes) / 1024)
                     }
                 }
             }

@@ -79,8 +79,8 @@ enum HTMLReport {
             let group = runs.filter { $0.experiment == experiment }
             h += "<h2>\(escape(experiment == "." ? "runs" : experiment))</h2>\n<table><tr><th>run</th><th>data</th><th>settings</th><th>test NLL</th><th>floor</th><th>gap</th><th>NFE fwd</th><th>NFE bwd</th><th>s/iter</th><th>train time</th><th>config</th></tr>\n"
             for r in group {
-                let nll = r.eval.map { String(format: "%.4f ± %.4f", $0.nll, $0.nll_stderr) } ?? "–"
-                let floor = r.eval?.entropy_floor.map { String(format: "%.3f", $0) } ?? "–"
+                let nll = r.eval.map { String(format: "%.4f ± %.4f", $0.nll, $0.nllStderr) } ?? "–"
+                let floor = r.eval?.entropyFloor.map { String(format: "%.3f", $0) } ?? "–"
                 let gap = r.eval?.gap.map { String(format: "%+.4f", $0) } ?? "–"
                 h += "<tr><td><a href=\"#\(anchor(r))\">\(escape(r.name))</a></td><td>\(escape(r.config.dataName))</td><td>\(escape(r.settings))</td>"
                 h += "<td>\(nll)</td><td>\(floor)</td><td>\(gap)</td>"
@@ -97,8 +97,8 @@ enum HTMLReport {
                     h += "<table><tr><th>method</th><th>rel. diff. to backprop</th><th>s</th><th>NFE fwd</th><th>NFE bwd</th><th>bwd steps</th><th>solver memory</th></tr>\n"
                     for g in reports {
                         h += String(format: "<tr><td>%@</td><td>%.2e</td><td>%.4f</td><td>%d</td><td>%d</td><td>%d</td><td>%.1f KiB</td></tr>\n",
-                                    escape(g.method), g.relative_difference_to_backprop, g.seconds, g.nfe_forward,
-                                    g.nfe_backward, g.backward_steps, Double(g.memory_bytes) / 1024)
+                                    escape(g.method), g.relativeDifferenceToBackprop, g.seconds, g.nfeForward,
+                                    g.nfeBackward, g.backwardSteps, Double(g.memoryBytes) / 1024)
                     }
                     h += "</table>\n"
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import cnf
 
 final class FitCommandTests: XCTestCase {
     func testDataThenFitOnCSVWritesTheRunFolder() throws {
@@ -55,5 +56,18 @@ final class FitCommandTests: XCTestCase {
             XCTAssertEqual(r.status, 0)
             XCTAssertTrue(r.stdout.contains("xample"), "\(command) --help has no example")
         }
+    }
+}
+
+/// The end-of-fit overfitting warning: a real rise of the validation NLL, not noise.
+final class OverfittingWarningTests: XCTestCase {
+    func testWarnsOnARiseAboveNoiseOnly() {
+        // iris with the default recipe: best 2.59, final 5.15.
+        XCTAssertEqual(try XCTUnwrap(FitRun<Float>.overfitting(last: 5.15, best: 2.59)), 2.56, accuracy: 1e-12)
+        XCTAssertNil(FitRun<Float>.overfitting(last: 2.8394, best: 2.8390))   // the toy sets' wobble
+        XCTAssertNil(FitRun<Float>.overfitting(last: 30.2, best: 29.9))       // 0.3 nats of 30: 1 %
+        XCTAssertNotNil(FitRun<Float>.overfitting(last: 31, best: 29.9))
+        XCTAssertNil(FitRun<Float>.overfitting(last: .nan, best: 2.5))
+        XCTAssertNil(FitRun<Float>.overfitting(last: 2.5, best: .infinity))   // no validation set
     }
 }

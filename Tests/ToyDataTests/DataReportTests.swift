@@ -95,6 +95,9 @@ final class DataReportTests: XCTestCase {
         let w = report.warnings.first { $0.code == .fewRows }
         XCTAssert(w?.message.contains("only 96 training rows") == true, w?.message ?? "none")
         XCTAssertFalse(check(normal(120, cols: 2, seed: 9)) { $0.trainingRows = 100 }.has(.fewRows))
+        // The bar grows with the dimension (50 rows a column): 150 rows are few in 4-D, not in 2-D.
+        XCTAssertTrue(check(normal(150, cols: 4, seed: 9)) { $0.trainingRows = 150 }.has(.fewRows))
+        XCTAssertFalse(check(normal(200, cols: 4, seed: 9)) { $0.trainingRows = 200 }.has(.fewRows))
     }
 
     func testDuplicateRowsAreCounted() {
