@@ -72,22 +72,8 @@ public func pngChunks(_ file: [UInt8], path: String = "<memory>") throws -> [PNG
 
 /// `image` encoded by libpng as a PNG in memory (RGB when `opaque`, else RGBA).
 func encodePNG(_ image: Image, opaque: Bool, path: String) throws -> [UInt8] {
-    var buffer: [UInt8]
-    if opaque {
-        buffer = [UInt8](repeating: 0, count: 3 * image.width * image.height)
-        var j = 0
-        for k in stride(from: 0, to: image.pixels.count, by: 4) {
-            buffer[j] = image.pixels[k]; buffer[j + 1] = image.pixels[k + 1]; buffer[j + 2] = image.pixels[k + 2]
-            j += 3
-        }
-    } else {
-        buffer = image.pixels
-    }
-    var png = png_image()
-    png.version = UInt32(PNG_IMAGE_VERSION)
-    png.width = UInt32(image.width)
-    png.height = UInt32(image.height)
-    png.format = opaque ? 0x02 : 0x03
+    let buffer = libpngPixels(image, opaque: opaque)
+    var png = libpngImage(image, opaque: opaque)
     var size = 0
     // First call measures, second writes.
     let measured = buffer.withUnsafeBytes { png_image_write_to_memory(&png, nil, &size, 0, $0.baseAddress, 0, nil) }

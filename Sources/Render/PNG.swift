@@ -57,23 +57,8 @@ public func writePNG(_ image: Image, to path: String) throws {
     let temp = folder + "/." + (path as NSString).lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
 
     let opaque = stride(from: 3, to: image.pixels.count, by: 4).allSatisfy { image.pixels[$0] == 255 }
-    var buffer: [UInt8]
-    if opaque {
-        buffer = [UInt8](repeating: 0, count: 3 * image.width * image.height)
-        var j = 0
-        for k in stride(from: 0, to: image.pixels.count, by: 4) {
-            buffer[j] = image.pixels[k]; buffer[j + 1] = image.pixels[k + 1]; buffer[j + 2] = image.pixels[k + 2]
-            j += 3
-        }
-    } else {
-        buffer = image.pixels
-    }
-
-    var png = png_image()
-    png.version = UInt32(PNG_IMAGE_VERSION)
-    png.width = UInt32(image.width)
-    png.height = UInt32(image.height)
-    png.format = opaque ? formatRGB : formatRGBA
+    let buffer = libpngPixels(image, opaque: opaque)
+    var png = libpngImage(image, opaque: opaque)
     errno = 0
     let ok = buffer.withUnsafeBytes { raw in
         png_image_write_to_file(&png, temp, 0, raw.baseAddress, 0, nil)
@@ -118,4 +103,27 @@ public func readPNG(_ path: String) throws -> Image {
         throw RenderError.cannotRead(path: path, reason: reason)
     }
     return Image(width: width, height: height, rgba: rgba)
+}
+
+/// The pixel bytes libpng's simplified API is handed for `image`: RGB when `opaque` (the alpha
+/// channel is all 255 and is dropped, a quarter smaller), else RGBA.
+func libpngPixels(_ image: Image, opaque: Bool) -> [UInt8] {
+    guard opaque else { return image.pixels }
+    var buffer = [UInt8](repeating: 0, count: 3 * image.width * image.height)
+    var j = 0
+    for k in stride(from: 0, to: image.pixels.count, by: 4) {
+        buffer[j] = image.pixels[k]; buffer[j + 1] = image.pixels[k + 1]; buffer[j + 2] = image.pixels[k + 2]
+        j += 3
+    }
+    return buffer
+}
+
+/// libpng's description of `image` for `libpngPixels(image, opaque:)`.
+func libpngImage(_ image: Image, opaque: Bool) -> png_image {
+    var png = png_image()
+    png.version = UInt32(PNG_IMAGE_VERSION)
+    png.width = UInt32(image.width)
+    png.height = UInt32(image.height)
+    png.format = opaque ? formatRGB : formatRGBA
+    return png
 }
