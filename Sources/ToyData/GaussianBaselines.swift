@@ -48,7 +48,7 @@ public struct Gaussian: Equatable, Sendable {
     /// (a column constant, or a linear combination of the others, or n ≤ d).
     /// - Complexity: O(n·d² + d³).
     public static func fit(_ data: DataSet, ridge: Double = 0) -> Gaussian? {
-        let n = data.rows, d = data.cols
+        let n = data.rows
         guard n >= 1 else { return nil }
         let weights = [Double](repeating: 1, count: n)
         return weightedFit(data, weights: weights, ridge: ridge)
