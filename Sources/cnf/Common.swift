@@ -116,9 +116,11 @@ final class Progress {
     func update(_ done: Int, _ detail: String, force: Bool = false) {
         let t = now()
         let elapsed = t - start
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        // A rate over less than 50 ms says nothing (a density at t = T needs no solve at all).
+        let rate = elapsed > 0.05 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : .infinity
-        let line = "\(label) \(done)/\(total)  \(String(format: "%.1f", rate)) it/s  \(detail)  ETA \(formatDuration(eta))"
+        let rateText = rate > 0 ? String(format: "%.1f it/s", rate) : "– it/s"
+        let line = "\(label) \(done)/\(total)  \(rateText)  \(detail)  ETA \(done == total ? "0s" : formatDuration(eta))"
         if tty {
             if force || t - lastDraw > 0.1 || done == total {
                 FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
