@@ -14,7 +14,7 @@ enum Pictures {
 
     /// A 2-D histogram panel of points (N × 2).
     static func histogram(_ points: [Double], extent: Extent, title: String, colormap: Colormap) -> Image {
-        var p = Panel(extent: extent, width: panelSize)
+        var p = Panel(extent: extent, width: panelSize, height: panelSize)
         p.histogram(points, bins: bins, colormap: colormap)
         p.title = title
         return p.render()
@@ -44,7 +44,7 @@ enum Pictures {
 
     static func densityPanel(_ density: [Double], grid: Int, extent: Extent, title: String,
                              colormap: Colormap, colorBar: Bool) -> Image {
-        var p = Panel(extent: extent, width: panelSize)
+        var p = Panel(extent: extent, width: panelSize, height: panelSize)
         p.heatMap(density, nx: grid, ny: grid, colormap: colormap, vmin: 0, colorBar: colorBar)
         p.title = title
         return p.render()

@@ -65,7 +65,7 @@ struct Render: ParsableCommand {
         // Numerical integral of the density over the square (≈ 1 when the range covers the mass).
         let cell = extent.width * extent.height / Double(grid * grid)
         let mass = density.reduce(0, +) * cell
-        say(String(format: "wrote %@/density.png (%d² grid in %.1f s; mass inside the square %.4f)",
+        say(String(format: "wrote %@/density.png (%d² grid in %.1f s; mass inside the window %.4f)",
                    run, grid, densitySeconds, mass))
 
         var g = Xoshiro256(seed: loaded.config.seed, stream: .renderSamples)
@@ -87,21 +87,25 @@ struct Render: ParsableCommand {
         }
     }
 
-    /// [-4, 4]² for toy sets (all of them lie in it); for a file, a square around the data in
+    /// [-4, 4]² for toy sets (all of them lie in it); for a file, a window around the data in
     /// its own units: centred on the middle of each column's 0.1 %–99.9 % quantiles, half-width
-    /// 1.2 × the larger of the two half-spans.
+    /// 1.2 × the half-span. Square (the larger half-width on both axes, so circles stay circles)
+    /// when the two spans are within a factor 3 of each other; otherwise each axis gets its own,
+    /// so a column in thousands beside one in hundredths does not shrink to a line. Panels are
+    /// square in pixels either way.
     static func defaultExtent(data: RunData, points: [Double]) -> Extent {
         if data.toy != nil { return .square(4) }
         guard points.count >= 2 else { return .square(4) }
         let n = points.count / 2
-        var centre = [0.0, 0.0], half = 1e-6
+        var centre = [0.0, 0.0], half = [1e-6, 1e-6]
         for j in 0..<2 {
             let col = (0..<n).map { points[2 * $0 + j] }.sorted()
             let lo = col[Int(0.001 * Double(n - 1))], hi = col[Int((0.999 * Double(n - 1)).rounded(.up))]
             centre[j] = (lo + hi) / 2
-            half = max(half, 1.2 * (hi - lo) / 2)
+            half[j] = max(half[j], 1.2 * (hi - lo) / 2)
         }
-        return Extent(xmin: centre[0] - half, xmax: centre[0] + half, ymin: centre[1] - half, ymax: centre[1] + half)
+        if max(half[0], half[1]) <= 3 * min(half[0], half[1]) { half = Array(repeating: half.max()!, count: 2) }
+        return Extent(xmin: centre[0] - half[0], xmax: centre[0] + half[0], ymin: centre[1] - half[1], ymax: centre[1] + half[1])
     }
 
     /// d ≠ 2: no density map (a grid in d dimensions is out of reach); compare.png is a corner

@@ -100,7 +100,7 @@ struct Sample: ParsableCommand {
             try writePNG(image, to: run + String(format: "/sequence/frame_%03d.png", k))
             animation.append(image)
             guard inStrip.contains(k) else { continue }
-            var small = Panel(extent: extent, width: 220)
+            var small = Panel(extent: extent, width: 220, height: 220)
             small.histogram(snapshots[k], bins: 110, colormap: colormap)
             small.title = String(format: "t = %.3f", f * total)
             small.titleScale = 1
@@ -119,7 +119,7 @@ struct Sample: ParsableCommand {
                              fractions: pathFractions, batchSize: 10_000,
                              observe: { pathSnapshots[$0] = $1 }, progress: nil)
         let paths: [[(Double, Double)]] = (0..<m).map { i in pathSnapshots.map { ($0[2 * i], $0[2 * i + 1]) } }
-        var panel = Panel(extent: extent, width: 600)
+        var panel = Panel(extent: extent, width: 600, height: 600)
         panel.trajectories(paths, color: Color.palette[0], alpha: 0.35, width: 1,
                            startColor: Color.grey, endColor: Color.palette[1], markerRadius: 1.8)
         panel.title = "\(m) trajectories: grey = N(0, I) at t = \(String(format: "%.3g", total)), orange = data at t = 0"
@@ -136,7 +136,7 @@ struct Sample: ParsableCommand {
                                                        title: String(format: "density at t = %.3f", (1 - f) * total),
                                                        colormap: colormap, colorBar: false))
                 guard inStrip.contains(k) else { continue }
-                var p = Panel(extent: extent, width: 220)
+                var p = Panel(extent: extent, width: 220, height: 220)
                 p.heatMap(density, nx: densityGrid, ny: densityGrid, colormap: colormap, vmin: 0)
                 p.title = String(format: "t = %.3f", (1 - f) * total)
                 p.titleScale = 1
