@@ -12,7 +12,7 @@ final class SweepTests: XCTestCase {
 
     /// Runs bash with these arguments (CNF set to the built binary), in `cwd` if given.
     @discardableResult
-    func bash(_ arguments: [String], env: [String: String] = [:], cwd: String? = nil) throws -> CommandResult {
+    func bash(_ arguments: [String], env: [String: String] = [:], unset: [String] = [], cwd: String? = nil) throws -> CommandResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["bash"] + arguments
@@ -20,6 +20,7 @@ final class SweepTests: XCTestCase {
         e["CNF"] = CLI.executable.path
         e.removeValue(forKey: "SLURM_ARRAY_TASK_ID")
         for (k, v) in env { e[k] = v }
+        for k in unset { e.removeValue(forKey: k) }
         p.environment = e
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         let out = Pipe(), err = Pipe()
@@ -151,7 +152,8 @@ final class SweepTests: XCTestCase {
     /// listed machines in TREE (a folder they share at the same path); with --transfer each job
     /// runs in a fresh folder there and its run folder and log come back with rsync. Here the
     /// two "machines" are reached through a stand-in for ssh that runs the command on this one,
-    /// from its own home folder (so a job there cannot see TREE).
+    /// from its own home folder (so a job there cannot see TREE), with no SHELL in its environment
+    /// (as in CI's bare one, where GNU parallel's ssh jobs then ran nothing and reported success).
     func sshSweep(transfer: Bool) throws {
         guard Self.haveParallel else { throw XCTSkip("GNU parallel is not installed (scripts/install-deps installs it)") }
         let dir = CLI.temporaryFolder(transfer ? "sshTransfer" : "sshShared")
@@ -170,7 +172,7 @@ final class SweepTests: XCTestCase {
         try write("sub/a --dataset 8gaussians --seed 4\nb --dataset circles\n", to: dir + "/spec.txt")
         XCTAssertEqual(try sweep(["plan", dir + "/tree", dir + "/spec.txt", "--"] + Self.tiny).status, 0)
         let r = try bash([Self.sweep, "run", dir + "/tree", "--sshloginfile", "hosts.txt", "--ssh", dir + "/fakessh"]
-                         + (transfer ? ["--transfer"] : []), env: ["HOME": dir + "/home"], cwd: dir)
+                         + (transfer ? ["--transfer"] : []), env: ["HOME": dir + "/home"], unset: ["SHELL"], cwd: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
         let hosts = try lines(dir + "/tree/.sweep/joblog").dropFirst().map { String($0.split(separator: "\t")[1]) }
         XCTAssertEqual(hosts.sorted(), ["machine-a", "machine-b"])
@@ -190,6 +192,17 @@ final class SweepTests: XCTestCase {
     func testSshTransferBringsTheRunsBack() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/rsync") else { throw XCTSkip("rsync is not installed (--transfer needs it)") }
         try sshSweep(transfer: true)
+    }
+
+    /// A fit line that exits 0 but leaves no weights (a job that ran nothing, as GNU parallel's
+    /// ssh jobs did where SHELL was unset) fails the sweep, naming the run.
+    func testJobThatReportsSuccessWithoutWeightsIsAnError() throws {
+        let dir = CLI.temporaryFolder()
+        try FileManager.default.createDirectory(atPath: dir + "/tree", withIntermediateDirectories: true)
+        try write("true --out ghost --force\n", to: dir + "/tree/jobs.txt")
+        let r = try sweep(["run", dir + "/tree", "-j", "1"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("1 job(s) reported success but left no") && r.stderr.contains("ghost"), r.stderr)
     }
 
     /// (c) A rerun skips finished jobs; a job with the configuration of another is copied, not
