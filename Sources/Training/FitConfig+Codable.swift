@@ -39,6 +39,12 @@ extension FitConfig {
             throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: [CodingKeys.format],
                 debugDescription: "format \(format) is newer than this cnf understands (\(FitConfig.currentFormat)): update cnf"))
         }
+        if format < 3 {
+            // cnf 0.2 (format 2) left nil options out of its files and had no anneal extension:
+            // a missing key there means what cnf 0.2 meant by it, not today's default.
+            training.ema = nil
+            training.plateau.extendRate = 0
+        }
         format = FitConfig.currentFormat
         try c.update(&seed, .seed)
         try c.overlay(&data, .data)
@@ -167,6 +173,21 @@ extension FitConfig.TrainingSection: OverlayDecodable {
         try overlay(from: decoder)
     }
 
+    /// Every key, nil options as null: a file means the same whatever later versions' defaults.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(iters, forKey: .iters)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(lr, forKey: .lr)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(warmup, forKey: .warmup)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(clip, forKey: .clip)
+        try c.encode(ema, forKey: .ema)
+        try c.encode(plateau, forKey: .plateau)
+        try c.encode(chunks, forKey: .chunks)
+    }
+
     public mutating func overlay(from decoder: Decoder) throws {
         try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "training")
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -184,7 +205,7 @@ extension FitConfig.TrainingSection: OverlayDecodable {
 }
 
 extension PlateauRule: OverlayDecodable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case patience, minDelta, annealFraction, minAnneal }
+    enum CodingKeys: String, CodingKey, CaseIterable { case patience, minDelta, annealFraction, minAnneal, extendRate, window }
     public init(from decoder: Decoder) throws {
         self.init()
         try overlay(from: decoder)
@@ -197,6 +218,8 @@ extension PlateauRule: OverlayDecodable {
         try c.update(&minDelta, .minDelta)
         try c.update(&annealFraction, .annealFraction)
         try c.update(&minAnneal, .minAnneal)
+        try c.update(&extendRate, .extendRate)
+        try c.update(&window, .window)
     }
 }
 

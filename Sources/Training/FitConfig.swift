@@ -11,8 +11,9 @@ import ODE
 /// types where one exists (`solver` is the ODE module's `SolveOptions`). Files written before
 /// the sections existed (format 1, flat keys) are migrated on load: see `FitConfig+Legacy.swift`.
 public struct FitConfig: Codable, Equatable, Sendable {
-    public static let currentFormat = 2
-    /// 2 = this layout (1 = the flat layout of cnf ≤ 0.1.0).
+    public static let currentFormat = 3
+    /// 3 = this layout; 2 = the same sections as written by cnf 0.2 (nil options left out, read
+    /// with cnf 0.2's meaning); 1 = the flat layout of cnf ≤ 0.1.0.
     public var format: Int = FitConfig.currentFormat
     /// Seeds every random stream of the run (see `RandomStream`).
     public var seed: UInt64 = 0
@@ -66,7 +67,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
         public var blocks: Int = 1
         /// Integration time T of each block (FFJORD's toy default 0.5).
         public var time: Double = 0.5
-        public var trainTime: Bool = false
+        public var trainTime: Bool = true
         /// The network's arithmetic.
         public var precision: Precision = .float
         public init() {}
@@ -122,11 +123,11 @@ public struct FitConfig: Codable, Equatable, Sendable {
 
     public struct TrainingSection: Codable, Equatable, Sendable {
         /// Iterations: the whole run, or the budget when a stopping rule ends it earlier.
-        public var iters: Int = 3_000
+        public var iters: Int = 10_000
         public var batchSize: Int = 100
         /// Adam's (peak) learning rate, L2 weight decay and the schedule over the run.
         public var lr: Double = 3e-2
-        public var schedule: Schedule = .cosine
+        public var schedule: Schedule = .plateau
         /// Iterations of linear warm-up from 0 to `lr`.
         public var warmup: Int = 100
         public var weightDecay: Double = 1e-5
@@ -134,7 +135,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
         public var clip: Double? = nil
         /// Polyak/EMA averaging of the weights with this decay (nil = off). Validation, the
         /// best checkpoint and `ema.safetensors` use the average.
-        public var ema: Double? = nil
+        public var ema: Double? = 0.99
         /// The plateau schedule's rule (see `PlateauSchedule`).
         public var plateau = PlateauRule()
         /// The batch is cut into this many chunks for parallel work. Part of the arithmetic
@@ -146,7 +147,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
 
     public struct ValidationSection: Codable, Equatable, Sendable {
         /// Evaluate the validation NLL every this many iterations (and at the end).
-        public var every: Int = 200
+        public var every: Int = 100
         /// Validation points (toy sets; a file's validation rows are its validation split).
         public var size: Int = 2_000
         public init() {}
@@ -234,6 +235,7 @@ extension FitConfig {
                 c.training.warmup = 0
                 c.training.clip = nil
                 c.training.ema = nil
+                c.model.trainTime = false
                 c.validation.every = 500
             }
             return c

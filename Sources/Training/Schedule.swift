@@ -7,12 +7,21 @@ import Darwin
 /// When the plateau schedule stops holding the peak rate: after `patience` validations in a row
 /// that did not improve the best validation NLL by at least `minDelta` nats. The anneal then
 /// lasts max(`minAnneal`, `annealFraction` × iterations so far), and training ends with it.
-/// It also starts early enough to end within the budget (`training.iters`).
+/// While the anneal still improves validation faster than `extendRate` nats per 1 000
+/// iterations (the least-squares slope of the last `window` validation NLLs: single validations
+/// are too noisy to judge a trend by), each validation holds the rate where it is for one more
+/// validation interval and moves the anneal's end that much later: a data set that keeps
+/// gaining at an intermediate rate stays there; one that has settled anneals on.
+/// The anneal starts early enough to end within the budget (`training.iters`), and an
+/// extension never goes past it.
 public struct PlateauRule: Codable, Equatable, Sendable {
     public var patience: Int = 3
-    public var minDelta: Double = 0.003
+    public var minDelta: Double = 0.005
     public var annealFraction: Double = 0.5
     public var minAnneal: Int = 300
+    /// 0: the anneal's length is fixed when it starts.
+    public var extendRate: Double = 0.04
+    public var window: Int = 5
     public init() {}
 
     public func validationError() -> String? {
@@ -20,6 +29,8 @@ public struct PlateauRule: Codable, Equatable, Sendable {
         if !(minDelta >= 0 && minDelta.isFinite) { return "--min-delta must be ≥ 0, got \(minDelta)" }
         if !(annealFraction > 0 && annealFraction <= 1) { return "--anneal-fraction must be in (0, 1], got \(annealFraction)" }
         if minAnneal < 1 { return "--min-anneal must be ≥ 1, got \(minAnneal)" }
+        if window < 2 { return "--window must be ≥ 2, got \(window)" }
+        if !(extendRate >= 0 && extendRate.isFinite) { return "--extend-rate must be ≥ 0, got \(extendRate)" }
         return nil
     }
 }
@@ -39,6 +50,16 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
     /// Plateau: the anneal's first iteration and length, once it has started.
     public private(set) var annealStart: Int? = nil
     public private(set) var annealLength = 0
+    /// The last `rule.window` validations: (iteration, NLL), oldest first.
+    public private(set) var recent: [Validation]? = nil
+    public struct Validation: Codable, Equatable, Sendable {
+        public var iteration: Int
+        public var nll: Double
+    }
+    /// Plateau: iterations the anneal's rate was held (part of `annealLength`), and the
+    /// iteration the current hold ends. Optional so that cnf 0.2's checkpoints still resume.
+    public private(set) var annealHeld: Int? = nil
+    public private(set) var holdUntil: Int? = nil
 
     public init(_ t: FitConfig.TrainingSection) {
         kind = t.schedule
@@ -64,7 +85,9 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
                 annealLength = max(1, budget - i)
             }
             guard let s = annealStart else { return peak }
-            return peak * 0.5 * (1 + cos(Double.pi * Double(i - s) / Double(annealLength)))
+            let held = annealHeld ?? 0
+            let progress = max(i, holdUntil ?? i) - s - held
+            return peak * 0.5 * (1 + cos(Double.pi * Double(progress) / Double(max(1, annealLength - held))))
         }
     }
 
@@ -72,6 +95,21 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
 
     /// Records a validation NLL measured after iteration `iteration` (1-based count done).
     public mutating func observe(validation nll: Double, after iteration: Int) {
+        let last = recent?.last?.iteration
+        var r = recent ?? []
+        r.append(Validation(iteration: iteration, nll: nll))
+        if r.count > rule.window { r.removeFirst(r.count - rule.window) }
+        recent = r
+        // An anneal that is still paying off holds its rate for one more interval (within the budget).
+        if kind == .plateau, rule.extendRate > 0, let s = annealStart, let last, iteration > last,
+           r.count == rule.window, r[0].iteration >= s, let slope = Self.slope(r), -slope * 1000 > rule.extendRate {
+            let hold = min(iteration - last, budget - (s + annealLength))
+            if hold > 0 {
+                annealHeld = (annealHeld ?? 0) + hold
+                annealLength += hold
+                holdUntil = iteration + hold
+            }
+        }
         if nll < (best ?? .infinity) - rule.minDelta {
             best = nll
             stale = 0
@@ -82,6 +120,15 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
             annealStart = iteration
             annealLength = min(annealLength(startingAt: iteration), max(1, budget - iteration))
         }
+    }
+
+    /// The least-squares slope of NLL against iteration (nil when the iterations do not vary).
+    static func slope(_ v: [Validation]) -> Double? {
+        let n = Double(v.count)
+        let mx = v.reduce(0) { $0 + Double($1.iteration) } / n, my = v.reduce(0) { $0 + $1.nll } / n
+        var sxy = 0.0, sxx = 0.0
+        for p in v { let dx = Double(p.iteration) - mx; sxy += dx * (p.nll - my); sxx += dx * dx }
+        return sxx > 0 ? sxy / sxx : nil
     }
 
     /// True once `iterationsDone` iterations end the run: the budget, or the plateau's anneal.
@@ -98,12 +145,18 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         stale = saved.stale
         annealStart = saved.annealStart
         annealLength = saved.annealLength
+        recent = saved.recent
+        annealHeld = saved.annealHeld
+        holdUntil = saved.holdUntil
     }
 
     /// A short description of where the schedule stands, for progress lines.
     public var phase: String {
         guard kind == .plateau else { return "" }
-        if let s = annealStart { return "annealing \(s)–\(s + annealLength)" }
+        if let s = annealStart {
+            let held = annealHeld ?? 0
+            return "annealing \(s)–\(s + annealLength)" + (held > 0 ? " (rate held \(held) iterations)" : "")
+        }
         return "at peak"
     }
 }

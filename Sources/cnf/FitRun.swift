@@ -52,10 +52,12 @@ struct FitRun<S: BLASScalar> {
             let m = config.model, t = config.training
             say("fitting \(data.name) (d=\(data.dimension)): \(trainer.model.parameterCount) parameters, "
                 + "\(m.dims.map(String.init).joined(separator: "-")) \(m.layer.rawValue) \(m.activation.rawValue), "
+                + "T \(m.trainTime ? "learned from " : "")\(m.time)\(m.blocks > 1 ? " × \(m.blocks) blocks" : ""), "
                 + "\(trainer.divergence.rawValue) trace, \(config.solver.method.rawValue) atol=\(config.solver.atol) rtol=\(config.solver.rtol), "
                 + "gradient \(config.gradient.route.rawValue)\(config.gradient.route == .adjoint ? (config.gradient.adjoint.seminorm ? " (seminorm)" : " (full norm)") : ""), "
                 + "lr \(t.lr) \(t.schedule.rawValue)\(t.warmup > 0 ? " (warm-up \(t.warmup))" : ""), "
                 + "\(t.schedule == .plateau ? "at most " : "")\(t.iters) iterations, "
+                + "\(t.ema.map { "EMA \($0), " } ?? "")"
                 + "\(m.precision.rawValue), seed \(config.seed) → \(out)")
             if validationSet.isEmpty {
                 say("no validation set (--validation-fraction 0): no best.safetensors and no stopping on validation")

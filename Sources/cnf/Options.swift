@@ -119,9 +119,13 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "Iterations of linear learning-rate warm-up (default \(defaults.training.warmup)).") var warmup: Int?
     @Option(help: "Adam L2 weight decay (default \(defaults.training.weightDecay)).") var weightDecay: Double?
     @Option(help: "Clip the gradient to this global L2 norm (default \(defaults.training.clip.map { "\($0)" } ?? "off")).") var clip: Double?
-    @Option(help: "Polyak/EMA weight averaging with this decay, e.g. 0.999 (default \(defaults.training.ema.map { "\($0)" } ?? "off")); validation, best.safetensors and ema.safetensors use the average.") var ema: Double?
+    @Option(help: "Polyak/EMA weight averaging with this decay, e.g. 0.999, or 0 for none (default \(defaults.training.ema.map { "\($0)" } ?? "off")); validation, best.safetensors and ema.safetensors use the average.") var ema: Double?
     @Option(help: "Plateau schedule: validations without improvement before the anneal (default \(defaults.training.plateau.patience)).") var patience: Int?
     @Option(help: "Plateau schedule: the improvement in nats that counts (default \(defaults.training.plateau.minDelta)).") var minDelta: Double?
+    @Option(help: "Plateau schedule: the anneal's length as a fraction of the iterations before it (default \(defaults.training.plateau.annealFraction)).") var annealFraction: Double?
+    @Option(help: "Plateau schedule: the anneal's shortest length in iterations (default \(defaults.training.plateau.minAnneal)).") var minAnneal: Int?
+    @Option(help: "Plateau schedule: while the anneal improves validation faster than this many nats per 1000 iterations (slope of the last --window validations), its rate is held (up to --iters); 0 = never (default \(defaults.training.plateau.extendRate)).") var extendRate: Double?
+    @Option(help: "Plateau schedule: validations the anneal's slope is fitted to (default \(defaults.training.plateau.window)).") var window: Int?
     @Option(help: "Batch chunks for parallel work (default \(defaults.training.chunks); part of the arithmetic, so of the result).") var chunks: Int?
     @Option(help: "Evaluate the validation NLL every N iterations (default \(defaults.validation.every)).") var evalEvery: Int?
     @Option(name: [.customLong("validation-size"), .customLong("test-size")],
@@ -135,9 +139,13 @@ struct TrainingArguments: ParsableArguments {
         if let v = warmup { c.training.warmup = v }
         if let v = weightDecay { c.training.weightDecay = v }
         if let v = clip { c.training.clip = v }
-        if let v = ema { c.training.ema = v }
+        if let v = ema { c.training.ema = v == 0 ? nil : v }
         if let v = patience { c.training.plateau.patience = v }
         if let v = minDelta { c.training.plateau.minDelta = v }
+        if let v = annealFraction { c.training.plateau.annealFraction = v }
+        if let v = minAnneal { c.training.plateau.minAnneal = v }
+        if let v = extendRate { c.training.plateau.extendRate = v }
+        if let v = window { c.training.plateau.window = v }
         if let v = chunks { c.training.chunks = v }
         if let v = evalEvery { c.validation.every = v }
         if let v = validationSize { c.validation.size = v }

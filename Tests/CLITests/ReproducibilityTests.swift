@@ -92,7 +92,7 @@ final class ConfigReplayTests: XCTestCase {
         XCTAssertEqual(a.status, 0, a.stderr)
         let b = try CLI.run(["fit", "--dataset", "moons", "--seed", "4", "--iters", "30", "--batch-size", "64",
                              "--dims", "16-16", "--atol", "1e-5", "--rtol", "1e-5", "--lr", "0.001",
-                             "--lr-schedule", "cosine", "--warmup", "0", "--trace", "hutchinson",
+                             "--lr-schedule", "cosine", "--warmup", "0", "--trace", "hutchinson", "--train-time", "false", "--ema", "0",
                              "--eval-every", "10", "--validation-size", "200", "--out", dir + "/b"])
         XCTAssertEqual(b.status, 0, b.stderr)
         XCTAssertEqual(try bytes(dir + "/a/model.safetensors").count, try bytes(dir + "/b/model.safetensors").count)
@@ -100,7 +100,7 @@ final class ConfigReplayTests: XCTestCase {
         XCTAssertEqual(wa, wb)
         // The migrated run's config.json is in today's layout and loads again.
         let c = try String(contentsOfFile: dir + "/a/config.json", encoding: .utf8)
-        XCTAssertTrue(c.contains("\"format\" : 2"), c)
+        XCTAssertTrue(c.contains("\"format\" : 3"), c)
         XCTAssertEqual(try CLI.run(["fit", "--config", dir + "/a/config.json", "--out", dir + "/c"]).status, 0)
         XCTAssertEqual(try CLI.weights(dir + "/c/model.safetensors"), wa)
     }
@@ -113,15 +113,22 @@ final class ConfigReplayTests: XCTestCase {
                     "--dims", "16-16", "--eval-every", "5", "--validation-size", "100", "--lr", "0.01",
                     "--lr-schedule", "plateau", "--patience", "1", "--min-delta", "10", "--warmup", "3",
                     "--ema", "0.9", "--atol", "1e-3", "--rtol", "1e-3"]
-        let whole = try CLI.run(args + ["--out", dir + "/whole"])
-        XCTAssertEqual(whole.status, 0, whole.stderr)
         // min-delta 10 nats: no validation after the first counts as an improvement, so with
         // patience 1 the anneal starts at the second validation (iteration 10), lasts
-        // max(minAnneal 300, ½ · 10) iterations, and the run stops at 310 of its 1000.
-        XCTAssertTrue(whole.stderr.contains("310 iterations (stopped"), whole.stderr)
-        let rows = try String(contentsOfFile: dir + "/whole/metrics.csv", encoding: .utf8).split(separator: "\n")
+        // max(minAnneal 300, ½ · 10) iterations, and — its length fixed (--extend-rate 0) —
+        // the run stops at 310 of its 1000.
+        let fixed = try CLI.run(args + ["--extend-rate", "0", "--out", dir + "/fixed"])
+        XCTAssertEqual(fixed.status, 0, fixed.stderr)
+        XCTAssertTrue(fixed.stderr.contains("310 iterations (stopped"), fixed.stderr)
+        let rows = try String(contentsOfFile: dir + "/fixed/metrics.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(rows.count, 311)
-        let stopped = try CLI.run(args + ["--out", dir + "/parts", "--stop-after", "37"])
+        // With the default extension the anneal is held while validation still falls: the run
+        // goes on past 310, and its hold state must survive the interruption below.
+        let whole = try CLI.run(args + ["--out", dir + "/whole"])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        XCTAssertTrue(whole.stderr.contains("rate held"), whole.stderr)
+        XCTAssertFalse(whole.stderr.contains("310 iterations (stopped"), whole.stderr)
+        let stopped = try CLI.run(args + ["--out", dir + "/parts", "--stop-after", "137"])
         XCTAssertEqual(stopped.status, 130, stopped.stderr)
         let resumed = try CLI.run(["fit", "--resume", "--out", dir + "/parts"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)

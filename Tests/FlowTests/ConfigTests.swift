@@ -34,7 +34,7 @@ final class ConfigTests: XCTestCase {
     }
 
     func testMissingKeysTakeTheDeclaredDefaults() throws {
-        let c = try decode(#"{"format": 2, "training": {"iters": 123}, "solver": {"atol": 0.001}}"#)
+        let c = try decode(#"{"format": 3, "training": {"iters": 123}, "solver": {"atol": 0.001}}"#)
         var expected = FitConfig()
         expected.training.iters = 123
         expected.solver.atol = 0.001
@@ -50,7 +50,24 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try decode(#"{"format": 2, "solver": {"atoll": 1}}"#)) { error in
             XCTAssertTrue("\(error)".contains("atoll"), "\(error)")
         }
-        XCTAssertThrowsError(try decode(#"{"format": 3}"#))
+        XCTAssertThrowsError(try decode(#"{"format": 4}"#))
+    }
+
+    /// A cnf 0.2 file (format 2) left nil options out and had no anneal extension: read back, it
+    /// means what it meant then (EMA off, fixed anneal), whatever today's defaults; today's files
+    /// write nil options as null, so they do not depend on the defaults either.
+    func testFormatTwoFileKeepsItsMeaningAndNilsAreWritten() throws {
+        let two = try decode(#"{"format": 2, "training": {"iters": 123, "schedule": "plateau"}}"#)
+        XCTAssertNil(two.training.ema)
+        XCTAssertEqual(two.training.plateau.extendRate, 0)
+        XCTAssertEqual(two.training.iters, 123)
+        XCTAssertEqual(two.format, FitConfig.currentFormat)
+        var c = FitConfig()
+        c.training.ema = nil
+        c.training.clip = nil
+        let text = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
+        XCTAssertTrue(text.contains(#""ema":null"#), text)
+        XCTAssertEqual(try JSONDecoder().decode(FitConfig.self, from: Data(text.utf8)), c)
     }
 
     /// A flat file as cnf 0.1 wrote it: every value lands in its section; what 0.1 lacked is off.

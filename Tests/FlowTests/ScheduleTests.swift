@@ -47,6 +47,59 @@ final class ScheduleTests: XCTestCase {
         XCTAssertTrue(s.isFinished(iterationsDone: 600))
     }
 
+    /// During the anneal, a validation slope (over the window, here 2 validations: the last
+    /// gain) steeper than extendRate per 1000 iterations holds the rate for the next interval and
+    /// moves the end as much; a small gain does not; no hold goes past the budget.
+    func testAnnealHoldsItsRateWhileValidationStillGains() {
+        var t = section(.plateau, iters: 10_000)
+        t.plateau.extendRate = 0.04                 // 0.004 nats per 100 iterations
+        t.plateau.window = 2
+        var s = LearningRateSchedule(t)
+        s.observe(validation: 3.0, after: 100)
+        s.observe(validation: 3.0, after: 200)
+        s.observe(validation: 3.0, after: 300)     // stale 2 → anneal 300–450
+        XCTAssertEqual(s.annealStart, 300)
+        XCTAssertEqual(s.annealLength, 150)
+        for i in 300..<400 { _ = s.rate(at: i) }
+        let before = s.rate(at: 399)
+        s.observe(validation: 2.99, after: 400)    // gained 0.01 > 0.004: hold 400–500
+        XCTAssertEqual(s.annealLength, 250)
+        for i in 400..<500 { XCTAssertEqual(s.rate(at: i), s.rate(at: 400)) }
+        XCTAssertEqual(s.rate(at: 400), 0.01 * 0.5 * (1 + cos(Double.pi * 100 / 150)), accuracy: 1e-15)
+        XCTAssertLessThan(s.rate(at: 400), before + 1e-15)
+        XCTAssertEqual(s.rate(at: 501), 0.01 * 0.5 * (1 + cos(Double.pi * 101 / 150)), accuracy: 1e-15)
+        s.observe(validation: 2.988, after: 500)   // gained 0.002 < 0.004: anneals on
+        XCTAssertEqual(s.annealLength, 250)
+        XCTAssertFalse(s.isFinished(iterationsDone: 549))
+        XCTAssertTrue(s.isFinished(iterationsDone: 550))
+
+        // Near the budget the hold is cut to what is left, and the run ends at the budget.
+        var u = LearningRateSchedule(t.with(iters: 460))
+        u.observe(validation: 3.0, after: 100)
+        u.observe(validation: 3.0, after: 200)
+        u.observe(validation: 3.0, after: 300)     // anneal 300–450
+        u.observe(validation: 2.9, after: 400)     // hold cut to 10
+        XCTAssertEqual(u.annealStart! + u.annealLength, 460)
+        XCTAssertTrue(u.isFinished(iterationsDone: 460))
+    }
+
+    /// The slope is the least-squares one, and a window reaching back before the anneal's start
+    /// (the peak phase) never holds.
+    func testSlopeIsLeastSquaresAndWindowStaysInTheAnneal() {
+        let v = [(100, 3.0), (200, 2.0), (300, 2.5)].map { LearningRateSchedule.Validation(iteration: $0.0, nll: $0.1) }
+        XCTAssertEqual(LearningRateSchedule.slope(v)!, -0.0025, accuracy: 1e-15)
+        var t = section(.plateau, iters: 10_000)
+        t.plateau.window = 3
+        var s = LearningRateSchedule(t)
+        s.observe(validation: 3.0, after: 100)
+        s.observe(validation: 3.0, after: 200)
+        s.observe(validation: 3.0, after: 300)     // anneal 300–450
+        s.observe(validation: 2.0, after: 400)     // window 200–400 starts before 300: no hold
+        XCTAssertEqual(s.annealLength, 150)
+        s.observe(validation: 1.0, after: 500)     // window 300–500, steep: hold
+        XCTAssertEqual(s.annealLength, 250)
+    }
+
     func testPlateauAnnealEndsWithinTheBudget() {
         var s = LearningRateSchedule(section(.plateau, iters: 300))
         // Always improving: the anneal must still start so that it ends at the budget.
@@ -74,4 +127,8 @@ final class ScheduleTests: XCTestCase {
         XCTAssertEqual(fresh, s)
         XCTAssertEqual(fresh.rate(at: 350), s.rate(at: 350))
     }
+}
+
+extension FitConfig.TrainingSection {
+    func with(iters: Int) -> Self { var t = self; t.iters = iters; return t }
 }
