@@ -243,4 +243,4 @@ extension FitConfig {
     }
 }
 
-public let cnfVersionString = "0.2.0"
+public let cnfVersionString = "0.3.0"
