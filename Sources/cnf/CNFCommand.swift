@@ -1,4 +1,5 @@
 import ArgumentParser
+import Training
 
 @main
 struct CNFCommand: ParsableCommand {
@@ -11,6 +12,6 @@ struct CNFCommand: ParsableCommand {
 
         Start with:  cnf fit --dataset 8gaussians --out outputs/8gaussians --render
         """,
-        version: "cnf 0.1.0",
+        version: "cnf \(cnfVersionString)",
         subcommands: [Fit.self, Eval.self, Sample.self, Render.self, DataCommand.self, GradientCommand.self, Report.self, Bench.self])
 }

@@ -19,10 +19,14 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], interruptAfter: Double? = nil) throws -> CommandResult {
+    static func run(_ arguments: [String], interruptAfter: Double? = nil,
+                    environment extra: [String: String] = [:]) throws -> CommandResult {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments
+        if !extra.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

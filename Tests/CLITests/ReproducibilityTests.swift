@@ -34,9 +34,28 @@ final class ReproducibilityTests: XCTestCase {
         // A different seed really changes the result (the comparison can fail).
         XCTAssertEqual(try CLI.run(["fit", "--dataset", "2spirals", "--seed", "8", "--out", dir + "/e"] + CLI.tinyFit).status, 0)
         XCTAssertNotEqual(try bytes(dir + "/a/model.safetensors"), try bytes(dir + "/e/model.safetensors"))
-        // The config records the version.
-        let config = try String(contentsOfFile: dir + "/a/config.json", encoding: .utf8)
-        XCTAssertTrue(config.contains("\"cnfVersion\""))
+        // The config records the version, the one `cnf --version` prints.
+        let config = try JSONSerialization.jsonObject(with: bytes(dir + "/a/config.json")) as! [String: Any]
+        let recorded = (config["provenance"] as? [String: Any])?["cnfVersion"] as? String
+        XCTAssertNotNil(recorded)
+        let printed = try CLI.run(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(printed, "cnf " + (recorded ?? "?"))
+    }
+
+    /// CNF_KERNELS=blas (all products through OpenBLAS, as before cnf's own kernels): its runs
+    /// are as reproducible across thread counts, and it really takes another path (the kernels
+    /// sum in another order, so the weights differ in low bits).
+    func testBLASPathIsReproducibleAndDistinct() throws {
+        let dir = CLI.temporaryFolder()
+        let args = ["fit", "--dataset", "moons", "--seed", "2"] + CLI.tinyFit
+        let blas = ["CNF_KERNELS": "blas"]
+        XCTAssertEqual(try CLI.run(args + ["--out", dir + "/b2"], environment: blas).status, 0)
+        XCTAssertEqual(try CLI.run(args + ["--out", dir + "/b1", "--threads", "1"], environment: blas).status, 0)
+        XCTAssertEqual(try CLI.run(["fit", "--config", dir + "/b2/config.json", "--out", dir + "/b3"], environment: blas).status, 0)
+        XCTAssertEqual(try CLI.run(args + ["--out", dir + "/k"]).status, 0)
+        try assertSameRun(dir + "/b2", dir + "/b1")
+        try assertSameRun(dir + "/b2", dir + "/b3")
+        XCTAssertNotEqual(try bytes(dir + "/b2/model.safetensors"), try bytes(dir + "/k/model.safetensors"))
     }
 
     /// Interrupted at a fixed iteration (the same path as Ctrl-C), then resumed: the final

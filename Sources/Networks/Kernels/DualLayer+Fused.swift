@@ -1,4 +1,9 @@
 import CNFCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Which code computes a layer's products: the Swift kernels of `SmallProducts` or BLAS.
 ///
@@ -22,8 +27,13 @@ import CNFCore
 /// 64→64 forward, below OpenBLAS), so there the deep products (k ≥ 16, and W̄ unless one
 /// side is ≤ 2 wide) go back to BLAS and only the narrow ones stay on the kernels.
 enum KernelChoice {
-    /// Set to false to force BLAS everywhere (tests compare the two paths).
-    nonisolated(unsafe) static var enabled = true
+    /// Set to false to force BLAS everywhere (tests compare the two paths). Starts false when
+    /// the environment has `CNF_KERNELS=blas`: the products then run as cnf 0.1 ran them, so a
+    /// run made before the kernels replays bit for bit (the kernels sum in another order).
+    nonisolated(unsafe) static var enabled: Bool = {
+        guard let value = getenv("CNF_KERNELS") else { return true }
+        return String(cString: value) != "blas"
+    }()
 
     /// Whether `madd` is one FMA instruction in this build (see `SmallProducts.madd`).
     static var hardwareFMA: Bool {
