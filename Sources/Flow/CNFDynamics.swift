@@ -198,7 +198,7 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
         evaluations += 1
         let time = Scalar(t)
         run { part in
-            self.forward(part, t: time, y: y, dy: dy)
+            self.forward(part, t: time, y: y, dy: dy, keep: false)
         }
     }
 
@@ -209,7 +209,7 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
         vectorJacobianProducts += 1
         let time = Scalar(t)
         run { part in
-            self.forward(part, t: time, y: y, dy: dy)
+            self.forward(part, t: time, y: y, dy: dy, keep: true)
             self.backward(part, a: a, yBar: yBar)
         }
         // g does not depend on ℓ, K or Jf.
@@ -229,12 +229,19 @@ public final class CNFDynamics<Network: DualNetwork>: DifferentiableVectorField 
         ForkJoinPool.shared(threads: workers).run(count: chunks) { c in body(parts[c]) }
     }
 
-    private func forward(_ part: Chunk<Scalar>, t: Scalar, y: StateVector, dy: MutableStateVector) {
+    /// g on one chunk; `keep`: a backward pass follows (else the network keeps only what the
+    /// output needs: same bits, fewer stores).
+    private func forward(_ part: Chunk<Scalar>, t: Scalar, y: StateVector, dy: MutableStateVector, keep: Bool) {
         guard part.rows > 0 else { return }
         let d = dataDimension
         CNFKernels.convert(y + part.start * d, to: part.input, count: part.rows * d)
-        network.forward(t: t, input: part.input.readOnly, rows: part.rows, tangents: tangents,
-                        output: part.output, workspace: part.workspace)
+        if keep {
+            network.forward(t: t, input: part.input.readOnly, rows: part.rows, tangents: tangents,
+                            output: part.output, workspace: part.workspace)
+        } else {
+            network.evaluate(t: t, input: part.input.readOnly, rows: part.rows, tangents: tangents,
+                             output: part.output, workspace: part.workspace)
+        }
         CNFKernels.derivatives(rows: part.rows, d: d, tangents: tangents, exact: divergence == .exact,
                                input: part.input.readOnly, output: part.output.readOnly,
                                dz: dy + part.start * d,

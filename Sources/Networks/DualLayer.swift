@@ -67,6 +67,10 @@ struct LayerBuffers<S: BLASScalar> {
     var curvature: MutableBufferView<S>
     /// (1 + k)·rows × out: the layer's output [y; ẏ₁; …].
     var output: MutableBufferView<S>
+    /// Whether `backward` will follow: false lets the fused Float kernels skip storing what
+    /// only `backward` reads (affine, σ''; σ' too without tangents). The outputs are the same
+    /// bits either way.
+    var keep = true
 }
 
 extension DualLayer {

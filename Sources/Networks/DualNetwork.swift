@@ -30,6 +30,10 @@ public protocol DualNetwork: AnyObject {
     /// what `backward` needs. Requires rows ≤ workspace.maxRows and k ≤ workspace.maxTangents.
     func forward(t: Scalar, input: BufferView<Scalar>, rows: Int, tangents k: Int,
                  output: MutableBufferView<Scalar>, workspace: DualWorkspace<Scalar>)
+    /// `forward` when no `backward` follows (a solve without gradients): the same output, bit
+    /// for bit; it may keep less, and `backward` then refuses the workspace until a `forward`.
+    func evaluate(t: Scalar, input: BufferView<Scalar>, rows: Int, tangents k: Int,
+                  output: MutableBufferView<Scalar>, workspace: DualWorkspace<Scalar>)
     /// After `forward` with the same workspace: `outputBar` is [f̄; ū₁..k] ((1 + k)·rows × d);
     /// writes x̄ (rows × d) to `inputBar` and ADDS θ̄ into `thetaBar` (parameterCount values).
     func backward(outputBar: BufferView<Scalar>, inputBar: MutableBufferView<Scalar>,
@@ -39,6 +43,12 @@ public protocol DualNetwork: AnyObject {
 }
 
 extension DualNetwork {
+    /// Networks that keep nothing they could skip: `forward`.
+    public func evaluate(t: Scalar, input: BufferView<Scalar>, rows: Int, tangents k: Int,
+                         output: MutableBufferView<Scalar>, workspace: DualWorkspace<Scalar>) {
+        forward(t: t, input: input, rows: rows, tangents: k, output: output, workspace: workspace)
+    }
+
     /// `forward` on arrays (tests, one-off evaluations); `output` must have its length.
     public func forward(t: Scalar, input: [Scalar], rows: Int, tangents k: Int,
                         output: inout [Scalar], workspace: DualWorkspace<Scalar>) {
@@ -117,12 +127,13 @@ public final class DualWorkspace<Scalar: BLASScalar> {
     /// Checks a forward call against the capacity and records it (a network's `forward`
     /// calls this first).
     @inline(__always)
-    public func begin(rows: Int, tangents k: Int, time: Scalar) {
+    /// - Parameter keep: whether the pass keeps what `backward` needs (`ready` afterwards).
+    public func begin(rows: Int, tangents k: Int, time: Scalar, keep: Bool = true) {
         precondition(rows >= 0 && rows <= maxRows, "forward with \(rows) rows, workspace holds \(maxRows)")
         precondition(k >= 0 && k <= maxTangents, "forward with \(k) tangents, workspace holds \(maxTangents)")
         self.rows = rows
         self.tangents = k
         self.time = time
-        ready = true
+        ready = keep
     }
 }

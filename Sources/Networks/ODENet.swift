@@ -184,6 +184,25 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
         }
     }
 
+    /// `forward` when no `backward` follows: the same output bits, without the input copy and
+    /// (Float kernels) without storing what only `backward` reads; the workspace is then not
+    /// ready for `backward`.
+    @specialized(where Scalar == Float)
+    @specialized(where Scalar == Double)
+    public func evaluate(t: Scalar, input: BufferView<Scalar>, rows: Int, tangents k: Int,
+                         output: MutableBufferView<Scalar>, workspace ws: DualWorkspace<Scalar>) {
+        precondition(ws.owner == ObjectIdentifier(self), "workspace was made by another network")
+        ws.begin(rows: rows, tangents: k, time: t, keep: false)
+        var x = input
+        for (l, layer) in layers.enumerated() {
+            let y = l == layers.count - 1 ? output : layerOutput(l, ws)
+            var b = buffers(l, ws, output: y)
+            b.keep = false
+            layer.forward(theta: theta.readOnly, t: t, input: x, rows: rows, tangents: k, buffers: b)
+            x = y.readOnly
+        }
+    }
+
     @specialized(where Scalar == Float)
     @specialized(where Scalar == Double)
     public func backward(outputBar: BufferView<Scalar>, inputBar: MutableBufferView<Scalar>,

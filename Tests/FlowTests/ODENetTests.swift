@@ -71,6 +71,49 @@ final class ODENetTests: XCTestCase {
         XCTAssertLessThan(relativeError(thetaBarF.map { Double($0) }, thetaBarD), 1e-5)
     }
 
+    /// `evaluate` (the solve-without-gradients pass, which skips what only `backward` reads)
+    /// gives `forward`'s output bit for bit: Float and Double, both layer types, every
+    /// activation, 0–2 tangents, row counts on and off the kernels' blocking; and a `forward`
+    /// after it leaves the workspace ready for `backward` again.
+    func testEvaluateMatchesForwardBitForBit() {
+        func check<S: BLASScalar>(_: S.Type, _ type: LayerType, _ activation: Activation, seed: UInt64) {
+            let c = ODENetConfiguration(dimension: 2, hiddenWidths: [64, 64, 64], activation: activation, layerType: type)
+            var g = Xoshiro256(seed: seed)
+            let double = ODENet<Double>(configuration: c, generator: &g)
+            let net = ODENet<S>(configuration: c, parameters: double.parameters.map { S($0) })
+            for rows in [1, 7, 100, 131] {
+                for k in 0...2 {
+                    let ws = net.makeWorkspace(maxRows: rows, tangents: k)
+                    let input = randomValues((1 + k) * rows * 2, &g, scale: 2).map { S($0) }
+                    var viaForward = [S](repeating: 0, count: (1 + k) * rows * 2)
+                    var viaEvaluate = [S](repeating: .nan, count: (1 + k) * rows * 2)
+                    net.forward(t: S(0.4), input: input, rows: rows, tangents: k, output: &viaForward, workspace: ws)
+                    input.withBufferView { x in
+                        viaEvaluate.withMutableBufferView { y in
+                            net.evaluate(t: S(0.4), input: x, rows: rows, tangents: k, output: y, workspace: ws)
+                        }
+                    }
+                    XCTAssertFalse(ws.ready, "evaluate must not leave the workspace ready for backward")
+                    let same = zip(viaForward, viaEvaluate).allSatisfy {
+                        $0.sign == $1.sign && $0.exponentBitPattern == $1.exponentBitPattern
+                            && $0.significandBitPattern == $1.significandBitPattern
+                    }
+                    XCTAssertTrue(same, "\(S.self) \(type) \(activation) rows \(rows) k \(k): evaluate differs from forward")
+                    net.forward(t: S(0.4), input: input, rows: rows, tangents: k, output: &viaForward, workspace: ws)
+                    XCTAssertTrue(ws.ready)
+                }
+            }
+        }
+        var seed: UInt64 = 900
+        for type in LayerType.allCases {
+            for activation in Activation.allCases {
+                check(Float.self, type, activation, seed: seed)
+                check(Double.self, type, activation, seed: seed)
+                seed += 1
+            }
+        }
+    }
+
     func testLinearDynamicsDerivatives() {
         var g = Xoshiro256(seed: 5)
         let a = Matrix<Double>(rows: 3, cols: 3, storage: randomValues(9, &g))

@@ -76,8 +76,24 @@ enum NoActivationLanes: FusedActivationLanes {
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) { (a, FastMath.Vector(), FastMath.Vector()) }
 }
 
-/// Primal rows: h = acc + b, a = h ⊙ g + c, y = σ(a), σ'(a), σ''(a), all from registers.
-struct FusedPrimalRows<L: FusedActivationLanes>: RowEpilogue {
+/// What the forward epilogues store besides the output, as a type so that each choice
+/// compiles to its own straight-line tile (a run-time flag there cost the tiles their speed).
+protocol StoreMode {
+    /// affine and σ'' (only `backward` reads them).
+    static var backward: Bool { get }
+    /// σ'(a) (the tangent rows read it).
+    static var slope: Bool { get }
+}
+/// A backward pass follows: keep everything.
+enum StoreAll: StoreMode { static var backward: Bool { true }; static var slope: Bool { true } }
+/// No backward, tangents follow: σ'(a) too.
+enum StoreSlope: StoreMode { static var backward: Bool { false }; static var slope: Bool { true } }
+/// No backward, no tangents: the output alone.
+enum StoreOutput: StoreMode { static var backward: Bool { false }; static var slope: Bool { false } }
+
+/// Primal rows: h = acc + b, a = h ⊙ g + c, y = σ(a), σ'(a), σ''(a), all from registers;
+/// `M` says which of them are stored besides y.
+struct FusedPrimalRows<L: FusedActivationLanes, M: StoreMode>: RowEpilogue {
     let bias, gate, shift: UnsafePointer<Float>
     let affine, output, slope, curvature: UnsafeMutablePointer<Float>
     let width: Int
@@ -85,13 +101,13 @@ struct FusedPrimalRows<L: FusedActivationLanes>: RowEpilogue {
     @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
         let o = row * width + column
         let h = value + SmallProducts.load(bias + column)
-        SmallProducts.store(h, affine + o)
+        if M.backward { SmallProducts.store(h, affine + o) }
         let a = h * SmallProducts.load(gate + column) + SmallProducts.load(shift + column)
         if L.present {
             let (y, s, c) = L.lanes(a)
             SmallProducts.store(y, output + o)
-            SmallProducts.store(s, slope + o)
-            SmallProducts.store(c, curvature + o)
+            if M.slope { SmallProducts.store(s, slope + o) }
+            if M.backward { SmallProducts.store(c, curvature + o) }
         } else {
             SmallProducts.store(a, output + o)
         }
@@ -99,7 +115,7 @@ struct FusedPrimalRows<L: FusedActivationLanes>: RowEpilogue {
 }
 
 /// Tangent rows of one block: h = acc, ẏ = σ'(a) ⊙ (h ⊙ g) with σ'(a) of the same sample.
-struct FusedTangentRows<L: FusedActivationLanes>: RowEpilogue {
+struct FusedTangentRows<L: FusedActivationLanes, M: StoreMode>: RowEpilogue {
     let gate: UnsafePointer<Float>
     let slope: UnsafePointer<Float>
     let affine, output: UnsafeMutablePointer<Float>
@@ -107,7 +123,7 @@ struct FusedTangentRows<L: FusedActivationLanes>: RowEpilogue {
 
     @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
         let o = row * width + column
-        SmallProducts.store(value, affine + o)
+        if M.backward { SmallProducts.store(value, affine + o) }
         let a = value * SmallProducts.load(gate + column)
         SmallProducts.store(L.present ? SmallProducts.load(slope + o) * a : a, output + o)
     }
@@ -181,7 +197,7 @@ extension DualLayer {
             for j in 0..<out { g[j] = 1; c[j] = 0 }
         }
         let fb = FloatBuffers(affine: floats(b.affine), gate: g, slope: floats(b.slope),
-                              curvature: floats(b.curvature), output: floats(b.output))
+                              curvature: floats(b.curvature), output: floats(b.output), keep: b.keep)
         guard rowPath else {
             narrowForward(theta: theta, input: x, rows: n, tangents: k, buffers: fb)
             if let activation {
@@ -190,22 +206,35 @@ extension DualLayer {
             narrowTangents(theta: theta, input: x, rows: n, tangents: k, buffers: fb)
             return true
         }
-        switch activation {
-        case nil: rowForward(NoActivationLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
-        case .tanh: rowForward(TanhLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
-        case .softplus: rowForward(SoftplusLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
-        case .elu: rowForward(ELULanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
-        case .swish: rowForward(SwishLanes.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        if b.keep {
+            rowForward(StoreAll.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        } else if k > 0 {
+            rowForward(StoreSlope.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        } else {
+            rowForward(StoreOutput.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
         }
         return true
     }
 
-    struct FloatBuffers {
-        var affine, gate, slope, curvature, output: UnsafeMutablePointer<Float>
+    private func rowForward<M: StoreMode>(_ mode: M.Type, theta: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+                                          rows n: Int, tangents k: Int, buffers fb: FloatBuffers) {
+        switch activation {
+        case nil: rowForward(NoActivationLanes.self, M.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .tanh: rowForward(TanhLanes.self, M.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .softplus: rowForward(SoftplusLanes.self, M.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .elu: rowForward(ELULanes.self, M.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        case .swish: rowForward(SwishLanes.self, M.self, theta: theta, input: x, rows: n, tangents: k, buffers: fb)
+        }
     }
 
-    private func rowForward<L: FusedActivationLanes>(_: L.Type, theta: UnsafePointer<Float>, input x: UnsafePointer<Float>,
-                                                     rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
+    struct FloatBuffers {
+        var affine, gate, slope, curvature, output: UnsafeMutablePointer<Float>
+        var keep: Bool
+    }
+
+    private func rowForward<L: FusedActivationLanes, M: StoreMode>(_: L.Type, _: M.Type, theta: UnsafePointer<Float>,
+                                                                   input x: UnsafePointer<Float>,
+                                                                   rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
         let out = outputWidth, inW = inputWidth
         let w = theta + weightOffset
         withUnsafeTemporaryAllocation(of: Float.self, capacity: inW * out) { packed in
@@ -214,14 +243,14 @@ extension DualLayer {
             for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
             let g = UnsafePointer(b.gate)
             SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x, lda: inW, b: wt, ldb: out,
-                                     epilogue: FusedPrimalRows<L>(bias: theta + biasOffset, gate: g, shift: g + out,
+                                     epilogue: FusedPrimalRows<L, M>(bias: theta + biasOffset, gate: g, shift: g + out,
                                                                   affine: b.affine, output: b.output, slope: b.slope,
                                                                   curvature: b.curvature, width: out))
             guard k > 0 else { return }
             for block in 1...k {
                 let r = block * n
                 SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x + r * inW, lda: inW, b: wt, ldb: out,
-                                         epilogue: FusedTangentRows<L>(gate: g, slope: b.slope, affine: b.affine + r * out,
+                                         epilogue: FusedTangentRows<L, M>(gate: g, slope: b.slope, affine: b.affine + r * out,
                                                                        output: b.output + r * out, width: out))
             }
         }
