@@ -4,11 +4,11 @@ import Render
 extension FitRun {
     /// What a finished fit writes besides the weights: loss.png, eval.json, and with --render the
     /// density map, comparison, samples and sequence.
-    static func afterFit(out: String, render: Bool, metrics: String, floor: Double?) throws {
+    static func afterFit(out: String, render: Bool, metrics: String, floor: Double?, threads: Int) throws {
         if let image = Pictures.lossPlot(metricsCSV: metrics, floor: floor) {
             try writePNG(image, to: out + "/loss.png")
         }
-        let report = try Eval.evaluate(folder: out)
+        let report = try Eval.evaluate(folder: out, threads: threads)
         try writeAtomically(try encodeJSON(report), to: out + "/eval.json")
         var line = String(format: "test NLL %.4f ± %.4f nats (n = %d, exact trace, atol = rtol = 1e-8)",
                           report.nll, report.nllStderr, report.n)
@@ -20,9 +20,11 @@ extension FitRun {
             for l in Eval.reportLines(report) { say(l) }
         }
         if render {
-            try Render.render(run: out, grid: 512, range: nil, colormap: .viridis, samples: 100_000, checkpoint: "model")
+            try Render.render(run: out, grid: 512, range: nil, colormap: .viridis, samples: 100_000, checkpoint: "model",
+                              threads: threads)
             try Sample.sample(run: out, n: 100_000, out: nil, frames: Sequences.defaultFrames, particles: 300, range: nil,
-                              colormap: .viridis, seed: nil, checkpoint: "model", densityGrid: 128)
+                              colormap: .viridis, seed: nil, checkpoint: "model", threads: threads,
+                              densityGrid: 128)
         }
     }
 }

@@ -114,7 +114,7 @@ struct Eval: ParsableCommand {
             if let m = solve.validationError() { throw CLIError(m) }
             let folder = runChoice.folder
             let report = try Eval.evaluate(folder: folder, n: n, data: data, checkpoint: runChoice.checkpoint.rawValue,
-                                           solve: solve, batchSize: batchSize, perPoint: perPoint)
+                                           threads: runChoice.threads, solve: solve, batchSize: batchSize, perPoint: perPoint)
             try writeAtomically(try encodeJSON(report), to: folder + "/eval.json")
             if json {
                 print(String(decoding: try encodeJSON(report), as: UTF8.self), terminator: "")
@@ -162,9 +162,9 @@ struct Eval: ParsableCommand {
     }
 
     static func evaluate(folder: String, n: Int = 10_000, data: String? = nil, checkpoint: String = "model",
-                         solve options: SolveOptions = Eval.defaultSolve,
+                         threads: Int = 2, solve options: SolveOptions = Eval.defaultSolve,
                          batchSize: Int = 1000, perPoint: String? = nil) throws -> EvalReport {
-        let loaded = try LoadedRun(folder: folder, checkpoint: checkpoint)
+        let loaded = try LoadedRun(folder: folder, checkpoint: checkpoint, threads: threads)
         let c = loaded.config
         let d = loaded.model.dimension
         var points: [Double]
@@ -276,7 +276,7 @@ struct LoadedRun {
     let preprocessing: Preprocessing
     let path: String
 
-    init(folder: String, checkpoint: String = "model") throws {
+    init(folder: String, checkpoint: String = "model", threads: Int = 2) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
             throw CLIError("run folder \(folder) does not exist")
@@ -296,5 +296,6 @@ struct LoadedRun {
         }
         preprocessing = try Preprocessing.read(from: file, dimension: flow.dimension, path: path)
         model = preprocessing.standardizer.isIdentity ? flow : DataUnitsModel(flow: flow, standardizer: preprocessing.standardizer)
+        model.setThreads(threads)
     }
 }

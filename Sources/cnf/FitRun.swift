@@ -158,7 +158,7 @@ struct FitRun<S: BLASScalar> {
                         + "--checkpoint best scores the validation-chosen ones; fewer --iters or smaller --dims help",
                         rise, bestValidation, lastValidation))
         }
-        try FitRun.afterFit(out: out, render: render, metrics: metrics, floor: data.entropyFloor)
+        try FitRun.afterFit(out: out, render: render, metrics: metrics, floor: data.entropyFloor, threads: threads)
     }
 }
 

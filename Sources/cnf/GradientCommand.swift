@@ -52,7 +52,7 @@ struct GradientCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let folder = runChoice.folder
-            let loaded = try LoadedRun(folder: folder, checkpoint: runChoice.checkpoint.rawValue)
+            let loaded = try LoadedRun(folder: folder, checkpoint: runChoice.checkpoint.rawValue, threads: runChoice.threads)
             let c = loaded.config, model = loaded.model, d = model.dimension
             let data = try RunData.make(c)
             var g = Xoshiro256(seed: seed, stream: .gradientCheck)

@@ -16,6 +16,11 @@ struct RunChoice: ParsableArguments {
     @Option(name: .customLong("run"), help: "Run folder.") var folder: String
     @Option(help: "Which weights: model (final), best (best validation NLL during training) or ema (the final weight average, runs with --ema).")
     var checkpoint: CheckpointChoice = .model
+    @Option(help: "Threads (results do not depend on it).") var threads: Int = 2
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+    }
 }
 
 enum CheckpointChoice: String, CaseIterable, ExpressibleByArgument { case model, best, ema }

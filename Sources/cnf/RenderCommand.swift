@@ -39,12 +39,13 @@ struct Render: ParsableCommand {
 
     func run() throws {
         try runReportingErrors { try Render.render(run: runChoice.folder, grid: grid, range: range, colormap: colormap,
-                                                   samples: samples, checkpoint: runChoice.checkpoint.rawValue) }
+                                                   samples: samples, checkpoint: runChoice.checkpoint.rawValue,
+                                                   threads: runChoice.threads) }
     }
 
     static func render(run: String, grid: Int, range: Double?, colormap: Colormap, samples: Int,
-                       checkpoint: String) throws {
-        let loaded = try LoadedRun(folder: run, checkpoint: checkpoint)
+                       checkpoint: String, threads: Int = 2) throws {
+        let loaded = try LoadedRun(folder: run, checkpoint: checkpoint, threads: threads)
         let model = loaded.model
         let data = try RunData.make(loaded.config)
         guard model.dimension == 2 else {

@@ -46,13 +46,15 @@ struct Sample: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             try Sample.sample(run: runChoice.folder, n: n, out: out, frames: frames, particles: particles, range: range,
-                              colormap: colormap, seed: seed, checkpoint: runChoice.checkpoint.rawValue, densityGrid: densityGrid)
+                              colormap: colormap, seed: seed, checkpoint: runChoice.checkpoint.rawValue, threads: runChoice.threads,
+                              densityGrid: densityGrid)
         }
     }
 
     static func sample(run: String, n: Int, out: String?, frames: Int, particles: Int, range: Double?,
-                       colormap: Colormap, seed: UInt64?, checkpoint: String, densityGrid: Int = 0) throws {
-        let loaded = try LoadedRun(folder: run, checkpoint: checkpoint)
+                       colormap: Colormap, seed: UInt64?, checkpoint: String, threads: Int = 2,
+                       densityGrid: Int = 0) throws {
+        let loaded = try LoadedRun(folder: run, checkpoint: checkpoint, threads: threads)
         let model = loaded.model, d = model.dimension
         var g = Xoshiro256(seed: seed ?? loaded.config.seed, stream: .sampleBase)
         let base = (0..<(d * n)).map { _ in g.normal() }

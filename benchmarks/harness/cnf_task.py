@@ -67,7 +67,7 @@ def train(a):
     rewrite_config(os.path.join(a.base, "checkpoint.safetensors"), os.path.join(folder, "checkpoint.safetensors"),
                    training__batchSize=a.batch, density__trace=a.trace, validation__every=10 ** 9,
                    validation__size=100, training__iters=total)
-    _, rss = run([a.cnf, "fit", "--resume", "--out", folder, "--iters", str(total)])
+    _, rss = run([a.cnf, "fit", "--resume", "--out", folder, "--iters", str(total), "--threads", str(a.threads)])
     with open(os.path.join(folder, "metrics.csv")) as f:
         rows = [r for r in csv.DictReader(f) if int(r["iteration"]) > start_iter + a.warmup]
     if len(rows) != a.iters:
@@ -96,8 +96,9 @@ def copy_model(a, name):
 
 def sample(a):
     folder = copy_model(a, "cnf-sample")
-    out, rss = run([a.cnf, "sample", "--run", folder, "--n", str(a.n), "--frames", "2", "--particles", "1"])
-    m = re.search(r"wrote (\d+) samples to .* \(([\d.]+) s, (\d+) function evaluations\)", out)
+    out, rss = run([a.cnf, "sample", "--run", folder, "--n", str(a.n), "--frames", "2", "--particles", "1",
+                    "--threads", str(a.threads)])
+    m = re.search(r"wrote (\d+) samples to .* \(([\d.]+) s, (\d+) function evaluations[;)]", out)
     if not m:
         sys.exit("cannot find the timing line in cnf sample's output:\n" + out[-2000:])
     report(task="sample", n=int(m[1]), seconds=float(m[2]), nfe=int(m[3]), peak_rss_mb=rss)
@@ -105,8 +106,9 @@ def sample(a):
 
 def density(a):
     folder = copy_model(a, "cnf-density")
-    out, rss = run([a.cnf, "render", "--run", folder, "--grid", str(a.grid), "--samples", "1"])
-    m = re.search(r"\((\d+)² grid in ([\d.]+) s; mass inside the square ([\d.]+)\)", out)
+    out, rss = run([a.cnf, "render", "--run", folder, "--grid", str(a.grid), "--samples", "1",
+                    "--threads", str(a.threads)])
+    m = re.search(r"\((\d+)² grid in ([\d.]+) s; mass inside the (?:square|window) ([\d.]+)\)", out)
     if not m:
         sys.exit("cannot find the timing line in cnf render's output:\n" + out[-2000:])
     report(task="density", grid=int(m[1]), seconds=float(m[2]), mass=float(m[3]), nfe=None, peak_rss_mb=rss)
@@ -130,6 +132,7 @@ def main():
     p.add_argument("--iters", type=int, default=10)
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--grid", type=int, default=512)
+    p.add_argument("--threads", type=int, default=2, help="cnf --threads")
     a = p.parse_args()
     {"train": train, "sample": sample, "density": density}[a.task](a)
 

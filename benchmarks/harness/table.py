@@ -48,14 +48,63 @@ def failures(rows):
     return [r for r in rows if "error" in r]
 
 
-def train_table(rows):
+def ms_per_nfe(rows, impl, batch, trace, threads):
+    rs = pick(rows, impl, "train", batch=batch, trace=trace, threads=threads)
+    if not rs:
+        return None
+    spi = med(rs, "seconds_per_iter")
+    return 1000 * spi / (med(rs, "nfe_forward") + med(rs, "nfe_backward"))
+
+
+def status(value, target):
+    return "–" if value is None else ("met" if value >= target else "**missed**")
+
+
+def targets_table(rows, thread_counts):
+    """The issue's targets (cnf issue 12), ratio peer ÷ cnf, at each thread count."""
+    out = ["| workload | threads | vs | target | measured | |", "|---|---:|---|---:|---:|---|"]
+    for t in thread_counts:
+        for batch, peer, target in [(100, "diffrax", 4), (100, "torchdiffeq", 20), (1000, "diffrax", 2.5), (1000, "torchdiffeq", 10)]:
+            for trace in ("hutchinson", "exact"):
+                c, p = ms_per_nfe(rows, "cnf", batch, trace, t), ms_per_nfe(rows, peer, batch, trace, t)
+                r = None if c is None or p is None else p / c
+                out.append(f"| train batch {batch}, {trace}, ms/NFE | {t} | {peer} | ≥ {target}× | "
+                           f"{'–' if r is None else f'{r:.2f}×'} | {status(r, target)} |")
+        for task, label in (("sample", "sample"), ("density", "density map")):
+            c, p = med(pick(rows, "cnf", task, threads=t), "seconds"), med(pick(rows, "diffrax", task, threads=t), "seconds")
+            r = None if not c or p is None else p / c
+            out.append(f"| {label} | {t} | diffrax | ≥ 1.5× | {'–' if r is None else f'{r:.2f}×'} | {status(r, 1.5)} |")
+    return "\n".join(out)
+
+
+def bound_table(rows):
+    """Single-thread sgemm of each library and cnf bench's rates against the best of them."""
+    libs = [r for r in rows if r.get("task") == "sgemm" and "gflops" in r]
+    if not libs:
+        return ""
+    best = max(libs, key=lambda r: r["gflops"])
+    out = ["| single-thread sgemm 1000×64·64×64 | GFLOP/s |", "|---|---:|"]
+    out += [f"| {r['library']} | {r['gflops']:.1f} |" for r in libs]
+    out += ["", f"cnf bench (1 thread) against the best sgemm here ({best['gflops']:.1f} GFLOP/s, {best['library']}): "
+            "÷ bound = time ÷ (matrix-product FLOPs ÷ best sgemm rate); the target is ≤ 1.3.", "",
+            "| batch | trace | evaluate µs | evaluate GFLOP/s | evaluate ÷ bound | VJP µs | VJP GFLOP/s | VJP ÷ bound |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r.get("task") == "bench" and r.get("threads") == 1:
+            out.append(f"| {r['batch']} | {r['trace']} | {r['evaluate_us']:.1f} | {r['evaluate_gflops']:.1f} | "
+                       f"{best['gflops'] / r['evaluate_gflops']:.2f} | {r['vjp_us']:.1f} | {r['vjp_gflops']:.1f} | "
+                       f"{best['gflops'] / r['vjp_gflops']:.2f} |")
+    return "\n".join(out)
+
+
+def train_table(rows, threads=None):
     out = ["| batch | trace | implementation | s / iteration | NFE forward + backward | ms / NFE "
            "| peak RSS (MB) | s / iter ÷ cnf | ms / NFE ÷ cnf | JAX compile (s) | s / iter per trial |",
            "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for batch, trace in TRAIN:
         base = {}
         for impl, label in IMPLS:
-            rs = pick(rows, impl, "train", batch=batch, trace=trace)
+            rs = pick(rows, impl, "train", batch=batch, trace=trace, threads=threads)
             if not rs:
                 out.append(f"| {batch} | {trace} | {label} | failed | | | | | | | |")
                 continue
@@ -71,13 +120,13 @@ def train_table(rows):
     return "\n".join(out)
 
 
-def eval_table(rows, n, grid):
+def eval_table(rows, n, grid, threads=None):
     out = [f"| implementation | sample {n:,} points (s) | NFE | ÷ cnf | density {grid}² grid (s) | NFE | ÷ cnf "
            "| mass on [-4,4]² | peak RSS sample / density (MB) | JAX compile sample / density (s) |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     base = {}
     for impl, label in IMPLS:
-        s, d = pick(rows, impl, "sample"), pick(rows, impl, "density")
+        s, d = pick(rows, impl, "sample", threads=threads), pick(rows, impl, "density", threads=threads)
         ss, ds = med(s, "seconds"), med(d, "seconds")
         if impl == "cnf":
             base = {"s": ss, "d": ds}
@@ -94,10 +143,21 @@ def main():
     with open(machine_path) as f:
         m = json.load(f)
     s = m["settings"]
-    tables = ("### Training (one iteration: batch, noise, forward solve, adjoint solve, Adam step)\n\n"
-              + train_table(rows) + "\n\n### Sampling and density map\n\n"
-              + eval_table(rows, s["n"], s["grid"]) + "\n")
+    thread_counts = s.get("threads") or [None]
+    tables = ""
+    if thread_counts != [None]:
+        tables += "### Targets (cnf issue 12; ratios of ms per NFE or of seconds, peer ÷ cnf)\n\n" + targets_table(rows, thread_counts) + "\n\n"
+    for t in thread_counts:
+        head = "" if t is None else f", {t} thread{'s' if t > 1 else ''} each"
+        tables += (f"### Training{head} (one iteration: batch, noise, forward solve, adjoint solve, Adam step)\n\n"
+                   + train_table(rows, t) + f"\n\n### Sampling and density map{head}\n\n"
+                   + eval_table(rows, s["n"], s["grid"], t) + "\n\n")
+    bound = bound_table(rows)
+    if bound:
+        tables += "### The FLOP bound (measured in this run)\n\n" + bound + "\n"
     bad = failures(rows)
+    bad = [r for r in bad if r.get("task") != "sgemm"] + [
+        {"impl": r.get("library"), "task": "sgemm", "error": r["error"]} for r in bad if r.get("task") == "sgemm"]
     if bad:
         tables += "\n**Failed runs:**\n\n" + "\n".join(
             f"- {r['impl']} {r['task']} {r.get('batch', '')} {r.get('trace', '')} (trial {r.get('trial')}): {r['error']}"
@@ -135,9 +195,14 @@ def main():
         f.write(f"- Training: {s['warmup']} warm-up iterations, then {s['iters']} timed; "
                 f"{s['trials']} trial(s), run alternately (cnf, torchdiffeq, diffrax for each task, task after task, "
                 "trial after trial).\n")
-        f.write(f"- Threads: cnf `--threads 2` (its default; single-threaded OpenBLAS under its own 2 workers); "
-                f"torch `torch.set_num_threads({s['peer_threads']})` with OMP_WAIT_POLICY=PASSIVE; "
-                "JAX with XLA's default CPU thread pool (JAX_PLATFORMS=cpu).\n")
+        if "threads" in s:
+            f.write(f"- Threads: each task at {' and '.join(map(str, s['threads']))} thread(s) for all three: cnf `--threads N` "
+                    "(its own N workers over single-threaded OpenBLAS), torch `torch.set_num_threads(N)` with "
+                    "OMP_WAIT_POLICY=PASSIVE, JAX with XLA_FLAGS `intra_op_parallelism_threads=N` (Eigen's "
+                    "multi-threading off at 1); at 1 thread every process is pinned to core 0 (`taskset -c 0`).\n")
+        else:
+            f.write(f"- Threads: cnf `--threads 2`; torch `torch.set_num_threads({s.get('peer_threads')})`; "
+                    "JAX with XLA's default CPU thread pool.\n")
         f.write("- Notes: " + " ".join(m["notes"]) + "\n")
     print(f"wrote {out_path}")
 
