@@ -6,38 +6,66 @@
 /// replace the value's fields, missing keys keep them. A section nested in a larger
 /// configuration thus keeps the defaults the larger one declares for it (not the section
 /// type's own), so every default is stated once.
-public protocol OverlayDecodable {
+///
+/// Decoding a conforming type on its own starts from its `init()` (this protocol's `init(from:)`,
+/// which takes precedence over a synthesized one), so its own defaults fill missing keys.
+public protocol OverlayDecodable: Decodable {
+    init()
     mutating func overlay(from decoder: Decoder) throws
 }
 
-extension SolveOptions: OverlayDecodable {}
-
-extension SolveOptions {
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case method, rtol, atol, step, minStep, maxStep, maxSteps, safety, minFactor, maxFactor, icoeff, pcoeff, normGroups
-    }
-
+extension OverlayDecodable {
     public init(from decoder: Decoder) throws {
         self.init()
         try overlay(from: decoder)
     }
+}
+
+extension Decoder {
+    /// The keyed container of a configuration section, after refusing any key `Key` does not
+    /// name (the error names the key, the section and the known keys).
+    public func section<Key: CodingKey & CaseIterable & RawRepresentable>(
+        _: Key.Type, named section: String) throws -> KeyedDecodingContainer<Key> where Key.RawValue == String {
+        try rejectUnknownKeys(self, Key.allCases.map(\.rawValue), section: section)
+        return try container(keyedBy: Key.self)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// Overwrites `value` when `key` is present (and not null).
+    public func update<T: Decodable>(_ value: inout T, _ key: Key) throws {
+        if let v = try decodeIfPresent(T.self, forKey: key) { value = v }
+    }
+    /// Optional values: a present key (even null) replaces the default.
+    public func update<T: Decodable>(_ value: inout T?, _ key: Key) throws {
+        if contains(key) { value = try decodeIfPresent(T.self, forKey: key) }
+    }
+    /// A section: its keys overlay the current value (the enclosing configuration's default).
+    public func overlay<T: OverlayDecodable>(_ value: inout T, _ key: Key) throws {
+        if contains(key), try !decodeNil(forKey: key) { try value.overlay(from: superDecoder(forKey: key)) }
+    }
+}
+
+extension SolveOptions: OverlayDecodable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case method, rtol, atol, step, minStep, maxStep, maxSteps, safety, minFactor, maxFactor, icoeff, pcoeff, normGroups
+    }
 
     public mutating func overlay(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "solver")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        method = try c.decodeIfPresent(SolverMethod.self, forKey: .method) ?? method
-        rtol = try c.decodeIfPresent(Double.self, forKey: .rtol) ?? rtol
-        atol = try c.decodeIfPresent(Double.self, forKey: .atol) ?? atol
-        if c.contains(.step) { step = try c.decodeIfPresent(Double.self, forKey: .step) }
-        minStep = try c.decodeIfPresent(Double.self, forKey: .minStep) ?? minStep
-        maxStep = try c.decodeIfPresent(Double.self, forKey: .maxStep) ?? maxStep
-        maxSteps = try c.decodeIfPresent(Int.self, forKey: .maxSteps) ?? maxSteps
-        safety = try c.decodeIfPresent(Double.self, forKey: .safety) ?? safety
-        minFactor = try c.decodeIfPresent(Double.self, forKey: .minFactor) ?? minFactor
-        maxFactor = try c.decodeIfPresent(Double.self, forKey: .maxFactor) ?? maxFactor
-        icoeff = try c.decodeIfPresent(Double.self, forKey: .icoeff) ?? icoeff
-        pcoeff = try c.decodeIfPresent(Double.self, forKey: .pcoeff) ?? pcoeff
-        if c.contains(.normGroups) { normGroups = try c.decodeIfPresent([NormGroup].self, forKey: .normGroups) }
+        let c = try decoder.section(CodingKeys.self, named: "solver")
+        try c.update(&method, .method)
+        try c.update(&rtol, .rtol)
+        try c.update(&atol, .atol)
+        try c.update(&step, .step)
+        try c.update(&minStep, .minStep)
+        try c.update(&maxStep, .maxStep)
+        try c.update(&maxSteps, .maxSteps)
+        try c.update(&safety, .safety)
+        try c.update(&minFactor, .minFactor)
+        try c.update(&maxFactor, .maxFactor)
+        try c.update(&icoeff, .icoeff)
+        try c.update(&pcoeff, .pcoeff)
+        try c.update(&normGroups, .normGroups)
     }
 
     public func encode(to encoder: Encoder) throws {

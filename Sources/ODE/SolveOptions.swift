@@ -38,6 +38,9 @@ public struct SolveOptions: Sendable, Codable, Hashable {
         self.atol = atol
     }
 
+    /// dopri5 at atol = rtol = 1e-5 (the values above).
+    public init() { self.init(method: .dopri5) }
+
     /// A one-line reason the options cannot be used, or nil.
     public func validationError() -> String? {
         if !(rtol >= 0 && rtol.isFinite) { return "rtol must be a finite number ≥ 0, got \(rtol)" }

@@ -6,21 +6,6 @@ import ODE
 // an unknown key is an error naming it (a misspelt option is never silently ignored).
 // Encoding is synthesized from the same CodingKeys.
 
-extension KeyedDecodingContainer {
-    /// Overwrites `value` when `key` is present (and not null).
-    func update<T: Decodable>(_ value: inout T, _ key: Key) throws {
-        if let v = try decodeIfPresent(T.self, forKey: key) { value = v }
-    }
-    /// A section: its keys overlay the current value (the enclosing configuration's default).
-    func overlay<T: OverlayDecodable>(_ value: inout T, _ key: Key) throws {
-        if contains(key), try !decodeNil(forKey: key) { try value.overlay(from: superDecoder(forKey: key)) }
-    }
-    /// Optional values: a present key (even null) replaces the default.
-    func update<T: Decodable>(_ value: inout T?, _ key: Key) throws {
-        if contains(key) { value = try decodeIfPresent(T.self, forKey: key) }
-    }
-}
-
 extension FitConfig {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case format, seed, data, model, density, solver, gradient, training, validation, provenance
@@ -32,8 +17,7 @@ extension FitConfig {
             self = FitConfig(migrating: try LegacyFitConfig(from: decoder))
             return
         }
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "the configuration")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "the configuration")
         try c.update(&format, .format)
         guard format <= FitConfig.currentFormat else {
             throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: [CodingKeys.format],
@@ -62,11 +46,6 @@ extension FitConfig.DataSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case dataset, file, testFraction, validationFraction, standardize, dequantize, dropMissing
     }
-    public init(from decoder: Decoder) throws {
-        self.init()
-        try overlay(from: decoder)
-    }
-
     /// The keys of cnf 0.2, then the preprocessing keys only where they differ from their
     /// defaults: a toy set's config.json (and the model file's metadata) stays what it was.
     public func encode(to encoder: Encoder) throws {
@@ -82,8 +61,7 @@ extension FitConfig.DataSection: OverlayDecodable {
     }
 
     public mutating func overlay(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "data")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "data")
         // A file without a data set means no data set (the default one is for toy runs).
         if c.contains(.file) && !c.contains(.dataset) { dataset = nil }
         try c.update(&dataset, .dataset)
@@ -98,14 +76,8 @@ extension FitConfig.DataSection: OverlayDecodable {
 
 extension FitConfig.ModelSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case dims, activation, layer, blocks, time, trainTime, precision }
-    public init(from decoder: Decoder) throws {
-        self.init()
-        try overlay(from: decoder)
-    }
-
     public mutating func overlay(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "model")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "model")
         try c.update(&dims, .dims)
         try c.update(&activation, .activation)
         try c.update(&layer, .layer)
@@ -118,14 +90,8 @@ extension FitConfig.ModelSection: OverlayDecodable {
 
 extension FitConfig.DensitySection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case trace, noise, kinetic, jacobian }
-    public init(from decoder: Decoder) throws {
-        self.init()
-        try overlay(from: decoder)
-    }
-
     public mutating func overlay(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "density")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "density")
         try c.update(&trace, .trace)
         try c.update(&noise, .noise)
         try c.update(&kinetic, .kinetic)
@@ -135,14 +101,8 @@ extension FitConfig.DensitySection: OverlayDecodable {
 
 extension FitConfig.GradientSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case route, adjoint }
-    public init(from decoder: Decoder) throws {
-        self.init()
-        try overlay(from: decoder)
-    }
-
     public mutating func overlay(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "gradient")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "gradient")
         try c.update(&route, .route)
         try c.overlay(&adjoint, .adjoint)
     }
@@ -150,14 +110,8 @@ extension FitConfig.GradientSection: OverlayDecodable {
 
 extension FitConfig.AdjointSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case seminorm, atol, rtol }
-    public init(from decoder: Decoder) throws {
-        self.init()
-        try overlay(from: decoder)
-    }
-
     public mutating func overlay(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "gradient.adjoint")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "gradient.adjoint")
         try c.update(&seminorm, .seminorm)
         try c.update(&atol, .atol)
         try c.update(&rtol, .rtol)
@@ -168,11 +122,6 @@ extension FitConfig.TrainingSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case iters, batchSize, lr, schedule, warmup, weightDecay, clip, ema, plateau, chunks
     }
-    public init(from decoder: Decoder) throws {
-        self.init()
-        try overlay(from: decoder)
-    }
-
     /// Every key, nil options as null: a file means the same whatever later versions' defaults.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -189,8 +138,7 @@ extension FitConfig.TrainingSection: OverlayDecodable {
     }
 
     public mutating func overlay(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "training")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "training")
         try c.update(&iters, .iters)
         try c.update(&batchSize, .batchSize)
         try c.update(&lr, .lr)
@@ -206,14 +154,8 @@ extension FitConfig.TrainingSection: OverlayDecodable {
 
 extension PlateauRule: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case patience, minDelta, annealFraction, minAnneal, extendRate, window }
-    public init(from decoder: Decoder) throws {
-        self.init()
-        try overlay(from: decoder)
-    }
-
     public mutating func overlay(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "training.plateau")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "training.plateau")
         try c.update(&patience, .patience)
         try c.update(&minDelta, .minDelta)
         try c.update(&annealFraction, .annealFraction)
@@ -225,14 +167,8 @@ extension PlateauRule: OverlayDecodable {
 
 extension FitConfig.ValidationSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case every, size }
-    public init(from decoder: Decoder) throws {
-        self.init()
-        try overlay(from: decoder)
-    }
-
     public mutating func overlay(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "validation")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "validation")
         try c.update(&every, .every)
         try c.update(&size, .size)
     }
@@ -240,14 +176,8 @@ extension FitConfig.ValidationSection: OverlayDecodable {
 
 extension FitConfig.Provenance: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable { case cnfVersion, gitCommit }
-    public init(from decoder: Decoder) throws {
-        self.init()
-        try overlay(from: decoder)
-    }
-
     public mutating func overlay(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "provenance")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "provenance")
         try c.update(&cnfVersion, .cnfVersion)
         try c.update(&gitCommit, .gitCommit)
     }

@@ -44,8 +44,7 @@ struct LegacyFitConfig: Decodable {
     }
 
     init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, CodingKeys.allCases.map(\.rawValue), section: "the (format 1) configuration")
-        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let c = try decoder.section(CodingKeys.self, named: "the (format 1) configuration")
         if c.contains(.data) && !c.contains(.dataset) { dataset = nil }
         try c.update(&dataset, .dataset)
         try c.update(&data, .data)

@@ -87,7 +87,8 @@ struct Eval: ParsableCommand {
         per dimension (NLL / (d·ln 2)), the solver's function evaluations, and for a toy set its
         entropy floor (the best any model can do on average) and the gap to it. Toy sets are
         evaluated on n points of the run's test stream (never seen in training); a file run on
-        its held-out rows, or on --data FILE. Also writes DIR/eval.json.
+        its held-out rows, or on --data FILE. Also writes DIR/eval.json (the final weights) or
+        DIR/eval-best.json, DIR/eval-ema.json (--checkpoint best, ema), so one never replaces another.
 
         Defaults: --n 10000, exact trace, dopri5 with atol = rtol = 1e-8.
 
@@ -115,7 +116,7 @@ struct Eval: ParsableCommand {
             let folder = runChoice.folder
             let report = try Eval.evaluate(folder: folder, n: n, data: data, checkpoint: runChoice.checkpoint.rawValue,
                                            threads: runChoice.threads, solve: solve, batchSize: batchSize, perPoint: perPoint)
-            try writeAtomically(try encodeJSON(report), to: folder + "/eval.json")
+            try writeAtomically(try encodeJSON(report), to: folder + "/" + Eval.reportFile(checkpoint: runChoice.checkpoint.rawValue))
             if json {
                 print(String(decoding: try encodeJSON(report), as: UTF8.self), terminator: "")
             } else {
@@ -159,6 +160,12 @@ struct Eval: ParsableCommand {
         var o = SolveOptions(method: .dopri5, rtol: 1e-8, atol: 1e-8)
         o.maxSteps = 100_000
         return o
+    }
+
+    /// The report's file in the run folder: eval.json for the final weights (what fit writes and
+    /// experiments read), eval-CHECKPOINT.json for another checkpoint.
+    static func reportFile(checkpoint: String) -> String {
+        checkpoint == "model" ? "eval.json" : "eval-\(checkpoint).json"
     }
 
     static func evaluate(folder: String, n: Int = 10_000, data: String? = nil, checkpoint: String = "model",

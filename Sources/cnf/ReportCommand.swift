@@ -73,7 +73,7 @@ struct Report: ParsableCommand {
         Finds run folders (config.json + metrics.csv) under --root, reads their eval.json and
         metrics.csv, and writes a Markdown summary: per experiment, test NLL ± s.e. and the gap to
         the entropy floor, NFE per iteration (forward/backward, mean over the last 10 % of
-        training), median seconds per iteration and total training time. Also writes
+        training), iterations run, median seconds per iteration and total training time. Also writes
         <out>-nll-nfe.png (test NLL against NFE, every run) and, when toy-all runs exist, a
         gallery of their density maps.
 
@@ -102,15 +102,15 @@ struct Report: ParsableCommand {
             md += ". NLL in nats on the test stream (exact trace, dopri5 1e-8); NFE per training iteration, mean of the last 10 %; time on this machine.\n"
             for experiment in Array(Set(runs.map(\.experiment))).sorted() {
                 md += "\n## \(experiment)\n\n"
-                md += "| run | data | settings | test NLL | floor | gap | NFE fwd | NFE bwd | s/iter | train time |\n"
-                md += "|---|---|---|---|---|---|---|---|---|---|\n"
+                md += "| run | data | settings | test NLL | floor | gap | NFE fwd | NFE bwd | iterations | s/iter | train time |\n"
+                md += "|---|---|---|---|---|---|---|---|---|---|---|\n"
                 for r in runs where r.experiment == experiment {
                     let nll = r.eval.map { String(format: "%.4f ± %.4f", $0.nll, $0.nllStderr) } ?? "–"
                     let floor = r.eval?.entropyFloor.map { String(format: "%.3f", $0) } ?? "–"
                     let gap = r.eval?.gap.map { String(format: "%+.4f", $0) } ?? "–"
                     md += "| \(r.name) | \(r.config.dataName) | \(r.settings) | \(nll) | \(floor) | \(gap) | "
-                        + String(format: "%.1f | %.1f | %.4f | %.0f s |\n", r.meanForwardNFE, r.meanBackwardNFE,
-                                 r.medianIterationSeconds, r.totalSeconds)
+                        + String(format: "%.1f | %.1f | %d | %.4f | %.0f s |\n", r.meanForwardNFE, r.meanBackwardNFE,
+                                 r.iterations, r.medianIterationSeconds, r.totalSeconds)
                 }
                 let gradientFiles = runs.filter { $0.experiment == experiment }
                     .compactMap { r -> (String, [GradientReport])? in

@@ -77,15 +77,15 @@ enum HTMLReport {
         }
         for experiment in Array(Set(runs.map(\.experiment))).sorted() {
             let group = runs.filter { $0.experiment == experiment }
-            h += "<h2>\(escape(experiment == "." ? "runs" : experiment))</h2>\n<table><tr><th>run</th><th>data</th><th>settings</th><th>test NLL</th><th>floor</th><th>gap</th><th>NFE fwd</th><th>NFE bwd</th><th>s/iter</th><th>train time</th><th>config</th></tr>\n"
+            h += "<h2>\(escape(experiment == "." ? "runs" : experiment))</h2>\n<table><tr><th>run</th><th>data</th><th>settings</th><th>test NLL</th><th>floor</th><th>gap</th><th>NFE fwd</th><th>NFE bwd</th><th>iterations</th><th>s/iter</th><th>train time</th><th>config</th></tr>\n"
             for r in group {
                 let nll = r.eval.map { String(format: "%.4f ± %.4f", $0.nll, $0.nllStderr) } ?? "–"
                 let floor = r.eval?.entropyFloor.map { String(format: "%.3f", $0) } ?? "–"
                 let gap = r.eval?.gap.map { String(format: "%+.4f", $0) } ?? "–"
                 h += "<tr><td><a href=\"#\(anchor(r))\">\(escape(r.name))</a></td><td>\(escape(r.config.dataName))</td><td>\(escape(r.settings))</td>"
                 h += "<td>\(nll)</td><td>\(floor)</td><td>\(gap)</td>"
-                h += String(format: "<td>%.1f</td><td>%.1f</td><td>%.4f</td><td>%.0f s</td>", r.meanForwardNFE, r.meanBackwardNFE,
-                            r.medianIterationSeconds, r.totalSeconds)
+                h += String(format: "<td>%.1f</td><td>%.1f</td><td>%d</td><td>%.4f</td><td>%.0f s</td>", r.meanForwardNFE, r.meanBackwardNFE,
+                            r.iterations, r.medianIterationSeconds, r.totalSeconds)
                 h += "<td><a href=\"\(escape(link(r.path + "/config.json", from: pagePath)))\">config.json</a></td></tr>\n"
             }
             h += "</table>\n"

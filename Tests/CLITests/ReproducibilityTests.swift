@@ -155,10 +155,16 @@ final class ConfigReplayTests: XCTestCase {
             XCTAssertEqual(try CLI.weights(dir + "/whole/\(f).safetensors"), try CLI.weights(dir + "/parts/\(f).safetensors"), f)
         }
         XCTAssertNotEqual(try CLI.weights(dir + "/whole/model.safetensors"), try CLI.weights(dir + "/whole/ema.safetensors"))
-        // eval can use the average.
+        // eval can use the average; its report goes beside the final weights' eval.json, which
+        // stays as fit wrote it.
+        let finalReport = try Data(contentsOf: URL(fileURLWithPath: dir + "/whole/eval.json"))
         let e = try CLI.run(["eval", "--run", dir + "/whole", "--checkpoint", "ema", "--n", "500"])
         XCTAssertEqual(e.status, 0, e.stderr)
         XCTAssertTrue(e.stdout.contains("test NLL"), e.stdout)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/whole/eval.json")), finalReport)
+        let ema = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/whole/eval-ema.json"))) as! [String: Any]
+        XCTAssertEqual(ema["checkpoint"] as? String, "ema")
+        XCTAssertEqual(ema["n"] as? Int, 500)
     }
 }
 
