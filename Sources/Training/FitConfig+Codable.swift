@@ -29,6 +29,10 @@ extension FitConfig {
             training.ema = nil
             training.plateau.extendRate = 0
         }
+        if format < 4 {
+            // cnf ≤ 0.3 ended the peak by the patience rule.
+            training.plateau.minGain = nil
+        }
         format = FitConfig.currentFormat
         try c.update(&seed, .seed)
         try c.overlay(&data, .data)
@@ -153,11 +157,29 @@ extension FitConfig.TrainingSection: OverlayDecodable {
 }
 
 extension PlateauRule: OverlayDecodable {
-    enum CodingKeys: String, CodingKey, CaseIterable { case patience, minDelta, annealFraction, minAnneal, extendRate, window }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case patience, minDelta, minGain, trendFraction, minPeak, annealFraction, minAnneal, extendRate, window
+    }
+    /// Every key, `minGain` nil (the patience rule) as null.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(patience, forKey: .patience)
+        try c.encode(minDelta, forKey: .minDelta)
+        try c.encode(minGain, forKey: .minGain)
+        try c.encode(trendFraction, forKey: .trendFraction)
+        try c.encode(minPeak, forKey: .minPeak)
+        try c.encode(annealFraction, forKey: .annealFraction)
+        try c.encode(minAnneal, forKey: .minAnneal)
+        try c.encode(extendRate, forKey: .extendRate)
+        try c.encode(window, forKey: .window)
+    }
     public mutating func overlay(from decoder: Decoder) throws {
         let c = try decoder.section(CodingKeys.self, named: "training.plateau")
         try c.update(&patience, .patience)
         try c.update(&minDelta, .minDelta)
+        try c.update(&minGain, .minGain)
+        try c.update(&trendFraction, .trendFraction)
+        try c.update(&minPeak, .minPeak)
         try c.update(&annealFraction, .annealFraction)
         try c.update(&minAnneal, .minAnneal)
         try c.update(&extendRate, .extendRate)

@@ -11,7 +11,7 @@ import ODE
 /// types where one exists (`solver` is the ODE module's `SolveOptions`). Files written before
 /// the sections existed (format 1, flat keys) are migrated on load: see `FitConfig+Legacy.swift`.
 public struct FitConfig: Codable, Equatable, Sendable {
-    public static let currentFormat = 3
+    public static let currentFormat = 4
     /// 3 = this layout; 2 = the same sections as written by cnf 0.2 (nil options left out, read
     /// with cnf 0.2's meaning); 1 = the flat layout of cnf ≤ 0.1.0.
     public var format: Int = FitConfig.currentFormat

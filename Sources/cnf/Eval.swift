@@ -14,6 +14,9 @@ struct EvalReport: Codable {
     var nllStderr: Double
     var bitsPerDim: Double
     var n: Int
+    /// The points scored: `test` (the default) or `validation` (for choosing settings
+    /// without touching the test set).
+    var split: String?
     var nfe: Int
     var entropyFloor: Double?
     /// How the floor was obtained: the toy set's table value, or a Kozachenko–Leonenko k-NN
@@ -52,6 +55,7 @@ struct EvalReport: Codable {
         case nllStderr = "nll_stderr"
         case bitsPerDim = "bits_per_dim"
         case n
+        case split
         case nfe
         case entropyFloor = "entropy_floor"
         case entropyFloorMethod = "entropy_floor_method"
@@ -90,6 +94,10 @@ struct Eval: ParsableCommand {
         its held-out rows, or on --data FILE. Also writes DIR/eval.json (the final weights) or
         DIR/eval-best.json, DIR/eval-ema.json (--checkpoint best, ema), so one never replaces another.
 
+        --split validation scores the run's validation points instead (a toy set's validation
+        stream, a file's validation rows) and writes DIR/eval-validation[-CHECKPOINT].json: for
+        comparing settings or checkpoints without looking at the test set.
+
         Defaults: --n 10000, exact trace, dopri5 with atol = rtol = 1e-8.
 
         Example:  cnf eval --run outputs/8gaussians
@@ -97,6 +105,8 @@ struct Eval: ParsableCommand {
 
     @OptionGroup var runChoice: RunChoice
     @Option(help: "Number of test points (toy data sets).") var n: Int = 10_000
+    @Option(help: "Points to score: test (held out for this command) or validation (for choosing settings).")
+    var split: EvalSplit = .test
     @Option(help: "Evaluate on this CSV/.npy file instead.") var data: String?
     @OptionGroup(title: "Solver (default: dopri5, atol = rtol = 1e-8)") var solverOptions: SolverArguments
     @Option(help: "Points per solve.") var batchSize: Int = 1000
@@ -104,6 +114,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
+        if split == .validation && data != nil { throw ValidationError("--split validation scores the run's own validation points; leave out --data") }
         if n < 2 { throw ValidationError("--n must be ≥ 2, got \(n)") }
         if batchSize < 1 { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
     }
@@ -115,13 +126,15 @@ struct Eval: ParsableCommand {
             if let m = solve.validationError() { throw CLIError(m) }
             let folder = runChoice.folder
             let report = try Eval.evaluate(folder: folder, n: n, data: data, checkpoint: runChoice.checkpoint.rawValue,
-                                           threads: runChoice.threads, solve: solve, batchSize: batchSize, perPoint: perPoint)
-            try writeAtomically(try encodeJSON(report), to: folder + "/" + Eval.reportFile(checkpoint: runChoice.checkpoint.rawValue))
+                                           threads: runChoice.threads, solve: solve, batchSize: batchSize, perPoint: perPoint,
+                                           split: split)
+            try writeAtomically(try encodeJSON(report),
+                                to: folder + "/" + Eval.reportFile(checkpoint: runChoice.checkpoint.rawValue, split: split))
             if json {
                 print(String(decoding: try encodeJSON(report), as: UTF8.self), terminator: "")
             } else {
-                print(String(format: "test NLL %.4f ± %.4f nats (n = %d), %.4f bits/dim, %d function evaluations",
-                             report.nll, report.nllStderr, report.n, report.bitsPerDim, report.nfe))
+                print(String(format: "%@ NLL %.4f ± %.4f nats (n = %d), %.4f bits/dim, %d function evaluations",
+                             split.rawValue, report.nll, report.nllStderr, report.n, report.bitsPerDim, report.nfe))
                 for line in Eval.reportLines(report) { print(line) }
             }
         }
@@ -162,15 +175,15 @@ struct Eval: ParsableCommand {
         return o
     }
 
-    /// The report's file in the run folder: eval.json for the final weights (what fit writes and
-    /// experiments read), eval-CHECKPOINT.json for another checkpoint.
-    static func reportFile(checkpoint: String) -> String {
-        checkpoint == "model" ? "eval.json" : "eval-\(checkpoint).json"
+    /// The report's file in the run folder: eval.json for the final weights on the test points
+    /// (what fit writes and experiments read), eval[-validation][-CHECKPOINT].json otherwise.
+    static func reportFile(checkpoint: String, split: EvalSplit = .test) -> String {
+        "eval" + (split == .validation ? "-validation" : "") + (checkpoint == "model" ? "" : "-\(checkpoint)") + ".json"
     }
 
     static func evaluate(folder: String, n: Int = 10_000, data: String? = nil, checkpoint: String = "model",
                          threads: Int = 2, solve options: SolveOptions = Eval.defaultSolve,
-                         batchSize: Int = 1000, perPoint: String? = nil) throws -> EvalReport {
+                         batchSize: Int = 1000, perPoint: String? = nil, split: EvalSplit = .test) throws -> EvalReport {
         let loaded = try LoadedRun(folder: folder, checkpoint: checkpoint, threads: threads)
         let c = loaded.config
         let d = loaded.model.dimension
@@ -193,13 +206,27 @@ struct Eval: ParsableCommand {
             let r = try RunData.make(c)
             runData = r
             toy = r.toy
-            points = r.testPoints(r.testCount ?? n)
+            switch split {
+            case .test: points = r.testPoints(r.testCount ?? n)
+            case .validation:
+                // A toy set's validation stream (its first points are the ones training
+                // validated on), or a file's validation rows, in the data's units.
+                if let rows = r.file {
+                    guard rows.validation.rows >= 2 else {
+                        throw CLIError("the run in \(folder) has \(rows.validation.rows) validation rows (--validation-fraction \(c.data.validationFraction)); nothing to score")
+                    }
+                    points = rows.validation.values
+                } else {
+                    var rng = Xoshiro256(seed: c.seed, stream: .validation)
+                    points = r.toy!.sample(n, using: &rng)
+                }
+            }
             name = r.name
         }
-        // Dequantized runs are scored on x + u, u ~ U(0, 1) from the test stream.
+        // Dequantized runs are scored on x + u, u ~ U(0, 1) from the split's stream.
         let dequantizer = loaded.preprocessing.dequantizer
         if let q = dequantizer, !q.isEmpty {
-            var rng = Xoshiro256(seed: c.seed, stream: .test)
+            var rng = Xoshiro256(seed: c.seed, stream: split == .test ? .test : .validation)
             q.apply(&points, using: &rng)
         }
         let count = points.count / d
@@ -215,7 +242,8 @@ struct Eval: ParsableCommand {
         let mean = nlls.reduce(0, +) / Double(count)
         let variance = nlls.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(count - 1)
         var report = EvalReport(nll: mean, nllStderr: (variance / Double(count)).squareRoot(),
-                                bitsPerDim: mean / (Double(d) * log(2.0)), n: count, nfe: r.stats.evaluations,
+                                bitsPerDim: mean / (Double(d) * log(2.0)), n: count, split: split.rawValue,
+                                nfe: r.stats.evaluations,
                                 entropyFloor: toy?.entropyFloor, entropyFloorMethod: toy.map { _ in "table (TOYDATA)" },
                                 gap: toy.map { mean - $0.entropyFloor },
                                 dataset: name, checkpoint: checkpoint, atol: options.atol, rtol: options.rtol,
@@ -305,4 +333,9 @@ struct LoadedRun {
         model = preprocessing.standardizer.isIdentity ? flow : DataUnitsModel(flow: flow, standardizer: preprocessing.standardizer)
         model.setThreads(threads)
     }
+}
+
+/// Which points `cnf eval` scores.
+enum EvalSplit: String, ExpressibleByArgument, CaseIterable, Codable {
+    case test, validation
 }

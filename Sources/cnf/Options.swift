@@ -125,8 +125,12 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "Adam L2 weight decay (default \(defaults.training.weightDecay)).") var weightDecay: Double?
     @Option(help: "Clip the gradient to this global L2 norm (default \(defaults.training.clip.map { "\($0)" } ?? "off")).") var clip: Double?
     @Option(help: "Polyak/EMA weight averaging with this decay, e.g. 0.999, or 0 for none (default \(defaults.training.ema.map { "\($0)" } ?? "off")); validation, best.safetensors and ema.safetensors use the average.") var ema: Double?
-    @Option(help: "Plateau schedule: validations without improvement before the anneal (default \(defaults.training.plateau.patience)).") var patience: Int?
-    @Option(help: "Plateau schedule: the improvement in nats that counts (default \(defaults.training.plateau.minDelta)).") var minDelta: Double?
+    @Option(help: "Plateau schedule: what ends the peak rate: trend (the validation trend projects less than --min-gain nats over an anneal's length) or patience (cnf 0.3's rule: --patience validations without a --min-delta improvement) (default \(defaults.training.plateau.minGain == nil ? "patience" : "trend")).") var peakRule: PeakRule?
+    @Option(help: "Plateau schedule, trend rule: the projected gain in nats below which the peak ends (default \(defaults.training.plateau.minGain.map { "\($0)" } ?? "–")).") var minGain: Double?
+    @Option(help: "Plateau schedule, trend rule: fraction of the peak's validations the slope is fitted to (default \(defaults.training.plateau.trendFraction)).") var trendFraction: Double?
+    @Option(help: "Plateau schedule, trend rule: iterations at the peak before it may end (default \(defaults.training.plateau.minPeak)).") var minPeak: Int?
+    @Option(help: "Plateau schedule, patience rule: validations without improvement before the anneal (default \(defaults.training.plateau.patience)).") var patience: Int?
+    @Option(help: "Plateau schedule, patience rule: the improvement in nats that counts (default \(defaults.training.plateau.minDelta)).") var minDelta: Double?
     @Option(help: "Plateau schedule: the anneal's length as a fraction of the iterations before it (default \(defaults.training.plateau.annealFraction)).") var annealFraction: Double?
     @Option(help: "Plateau schedule: the anneal's shortest length in iterations (default \(defaults.training.plateau.minAnneal)).") var minAnneal: Int?
     @Option(help: "Plateau schedule: while the anneal improves validation faster than this many nats per 1000 iterations (slope of the last --window validations), its rate is held (up to --iters); 0 = never (default \(defaults.training.plateau.extendRate)).") var extendRate: Double?
@@ -145,6 +149,14 @@ struct TrainingArguments: ParsableArguments {
         if let v = weightDecay { c.training.weightDecay = v }
         if let v = clip { c.training.clip = v }
         if let v = ema { c.training.ema = v == 0 ? nil : v }
+        switch peakRule {
+        case .patience?: c.training.plateau.minGain = nil
+        case .trend?: if c.training.plateau.minGain == nil { c.training.plateau.minGain = PlateauRule().minGain ?? 0.01 }
+        case nil: if patience != nil || minDelta != nil { c.training.plateau.minGain = nil }
+        }
+        if let v = minGain { c.training.plateau.minGain = v }
+        if let v = trendFraction { c.training.plateau.trendFraction = v }
+        if let v = minPeak { c.training.plateau.minPeak = v }
         if let v = patience { c.training.plateau.patience = v }
         if let v = minDelta { c.training.plateau.minDelta = v }
         if let v = annealFraction { c.training.plateau.annealFraction = v }
@@ -156,3 +168,6 @@ struct TrainingArguments: ParsableArguments {
         if let v = validationSize { c.validation.size = v }
     }
 }
+
+/// What ends the plateau schedule's peak (see `PlateauRule`).
+enum PeakRule: String, ExpressibleByArgument, CaseIterable { case trend, patience }

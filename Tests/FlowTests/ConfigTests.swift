@@ -34,7 +34,7 @@ final class ConfigTests: XCTestCase {
     }
 
     func testMissingKeysTakeTheDeclaredDefaults() throws {
-        let c = try decode(#"{"format": 3, "training": {"iters": 123}, "solver": {"atol": 0.001}}"#)
+        let c = try decode(#"{"format": 4, "training": {"iters": 123}, "solver": {"atol": 0.001}}"#)
         var expected = FitConfig()
         expected.training.iters = 123
         expected.solver.atol = 0.001
@@ -50,7 +50,23 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try decode(#"{"format": 2, "solver": {"atoll": 1}}"#)) { error in
             XCTAssertTrue("\(error)".contains("atoll"), "\(error)")
         }
-        XCTAssertThrowsError(try decode(#"{"format": 4}"#))
+        XCTAssertThrowsError(try decode("{\"format\": \(FitConfig.currentFormat + 1)}"))
+    }
+
+    /// A cnf 0.3 file (format 3) ended the plateau's peak by the patience rule: read back, it
+    /// still does (the trend rule of format 4 would change its run), whatever else it leaves out.
+    func testFormatThreeFileKeepsThePatienceRule() throws {
+        let three = try decode(#"{"format": 3, "training": {"iters": 123, "schedule": "plateau", "plateau": {"patience": 3}}}"#)
+        XCTAssertNil(three.training.plateau.minGain)
+        XCTAssertEqual(three.training.ema, FitConfig().training.ema)
+        let four = try decode(#"{"format": 4, "training": {"plateau": {"patience": 3}}}"#)
+        XCTAssertEqual(four.training.plateau.minGain, PlateauRule().minGain)
+        XCTAssertNotNil(four.training.plateau.minGain)
+        var patience = FitConfig()
+        patience.training.plateau.minGain = nil
+        let text = String(decoding: try JSONEncoder().encode(patience), as: UTF8.self)
+        XCTAssertTrue(text.contains(#""minGain":null"#), text)
+        XCTAssertEqual(try JSONDecoder().decode(FitConfig.self, from: Data(text.utf8)), patience)
     }
 
     /// A cnf 0.2 file (format 2) left nil options out and had no anneal extension: read back, it

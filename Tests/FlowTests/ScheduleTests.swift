@@ -13,7 +13,80 @@ final class ScheduleTests: XCTestCase {
         t.plateau.minDelta = 0.01
         t.plateau.annealFraction = 0.5
         t.plateau.minAnneal = 50
+        t.plateau.minGain = nil      // the patience rule (cnf 0.3); the trend rule has its own tests
         return t
+    }
+
+    func trendSection(iters: Int = 10_000) -> FitConfig.TrainingSection {
+        var t = section(.plateau, iters: iters)
+        t.plateau.minGain = 0.01
+        t.plateau.trendFraction = 0.5
+        t.plateau.window = 3
+        t.plateau.minPeak = 300
+        return t
+    }
+
+    /// The trend rule: the slope of the last max(window, ⌈fraction × n⌉) peak validations,
+    /// times the anneal's length max(minAnneal, fraction × i), is the projected gain; the peak
+    /// ends when it falls below minGain, and never before minPeak.
+    func testTrendRuleEndsThePeakWhenTheProjectedGainIsSmall() {
+        var s = LearningRateSchedule(trendSection())
+        // Flat from the start: no end before minPeak (300), then at once.
+        s.observe(validation: 3.0, after: 100)
+        s.observe(validation: 3.0, after: 200)
+        XCTAssertNil(s.annealStart)
+        s.observe(validation: 3.0, after: 300)
+        XCTAssertEqual(s.annealStart, 300)
+        XCTAssertEqual(s.annealLength, 150)
+
+        // Falling by 1e-4 per iteration: at i the projected gain is 1e-4 × 0.5 i ≥ 0.015 > 0.01.
+        var f = LearningRateSchedule(trendSection())
+        var nll = 3.0
+        for k in 1...20 { nll -= 0.01; f.observe(validation: nll, after: 100 * k) }
+        XCTAssertNil(f.annealStart)
+        // Then the fall slows to 1e-6 per iteration: once the fitted window (half of the peak's
+        // validations) has forgotten the fast part enough, the gain over 0.5 i drops below 0.01.
+        var k = 20, ended: Int? = nil
+        while ended == nil && k < 200 {
+            k += 1; nll -= 1e-4; f.observe(validation: nll, after: 100 * k)
+            ended = f.annealStart
+        }
+        // Window after n peak validations: ⌈n/2⌉ of them. The LS slope over a window of w
+        // points, j of them slow (1e-6/it) and the rest fast (1e-4/it), first gives
+        // −s · 50 k < 0.01 at k = 37: computed here independently of the schedule.
+        func projected(_ n: Int) -> Double {
+            let w = max(3, (n + 1) / 2)
+            let pts = (n - w + 1...n).map { m -> (Double, Double) in
+                let v = m <= 20 ? 3.0 - 0.01 * Double(m) : 2.8 - 1e-4 * Double(m - 20)
+                return (Double(100 * m), v)
+            }
+            let mx = pts.map(\.0).reduce(0, +) / Double(w), my = pts.map(\.1).reduce(0, +) / Double(w)
+            let sxy = pts.map { ($0.0 - mx) * ($0.1 - my) }.reduce(0, +), sxx = pts.map { ($0.0 - mx) * ($0.0 - mx) }.reduce(0, +)
+            return -(sxy / sxx) * max(50, 0.5 * Double(100 * n))
+        }
+        let expected = (21...200).first { projected($0) < 0.01 }!
+        XCTAssertEqual(ended, 100 * expected)
+        XCTAssertGreaterThan(expected, 21)
+    }
+
+    /// The trend rule's history is part of the saved state: a resumed run ends its peak where
+    /// an uninterrupted one does.
+    func testTrendRuleStateResumes() throws {
+        var a = LearningRateSchedule(trendSection())
+        var b = LearningRateSchedule(trendSection())
+        var nll = 3.0
+        for k in 1...60 {
+            nll -= k < 30 ? 0.01 : 0.00005
+            a.observe(validation: nll, after: 100 * k)
+            if k == 25 {
+                let saved = try JSONDecoder().decode(LearningRateSchedule.self, from: try JSONEncoder().encode(b))
+                b = LearningRateSchedule(trendSection())
+                b.resume(from: saved)
+            }
+            b.observe(validation: nll, after: 100 * k)
+        }
+        XCTAssertNotNil(a.annealStart)
+        XCTAssertEqual(a, b)
     }
 
     func testWarmUpIsLinearThenCosineMatchesItsFormula() {
