@@ -32,6 +32,7 @@ extension FitConfig {
         if format < 4 {
             // cnf ≤ 0.3 ended the peak by the patience rule.
             training.plateau.minGain = nil
+            training.plateau.decay = nil
         }
         format = FitConfig.currentFormat
         try c.update(&seed, .seed)
@@ -158,7 +159,7 @@ extension FitConfig.TrainingSection: OverlayDecodable {
 
 extension PlateauRule: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case patience, minDelta, minGain, trendFraction, minPeak, annealFraction, minAnneal, extendRate, window
+        case patience, minDelta, minGain, trendFraction, minPeak, annealFraction, minAnneal, extendRate, window, decay, steps
     }
     /// Every key, `minGain` nil (the patience rule) as null.
     public func encode(to encoder: Encoder) throws {
@@ -172,6 +173,8 @@ extension PlateauRule: OverlayDecodable {
         try c.encode(minAnneal, forKey: .minAnneal)
         try c.encode(extendRate, forKey: .extendRate)
         try c.encode(window, forKey: .window)
+        try c.encode(decay, forKey: .decay)
+        try c.encode(steps, forKey: .steps)
     }
     public mutating func overlay(from decoder: Decoder) throws {
         let c = try decoder.section(CodingKeys.self, named: "training.plateau")
@@ -184,6 +187,8 @@ extension PlateauRule: OverlayDecodable {
         try c.update(&minAnneal, .minAnneal)
         try c.update(&extendRate, .extendRate)
         try c.update(&window, .window)
+        try c.update(&decay, .decay)
+        try c.update(&steps, .steps)
     }
 }
 

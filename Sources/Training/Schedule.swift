@@ -18,8 +18,15 @@ import Darwin
 /// **The patience rule** (`minGain` nil; cnf 0.2–0.3 configurations): after `patience`
 /// validations in a row that did not improve the best validation NLL by at least `minDelta`.
 ///
-/// Either way the anneal then lasts max(`minAnneal`, `annealFraction` × iterations so far),
-/// and training ends with it.
+/// **The anneal.** With `decay` set (cnf ≥ 0.4), in `steps` steps: the rate is multiplied by
+/// `decay` whenever the rule ends the current rate's phase (the trend fitted to that phase's
+/// validations only), and training ends when the last rate's phase ends. A data set still
+/// learning at a lower rate stays there as long as it pays (checkerboard's edges sharpen over
+/// thousands of iterations at each rate); one that has settled passes through the steps at
+/// `window` validations each. Near the budget the remaining steps are taken at `minAnneal`
+/// iterations each, so that the run always ends at the lowest rate.
+/// With `decay` nil (cnf 0.2–0.3): a cosine anneal over max(`minAnneal`, `annealFraction` ×
+/// iterations so far), and training ends with it.
 /// While the anneal still improves validation faster than `extendRate` nats per 1 000
 /// iterations (the least-squares slope of the last `window` validation NLLs: single validations
 /// are too noisy to judge a trend by), each validation holds the rate where it is for one more
@@ -42,6 +49,10 @@ public struct PlateauRule: Codable, Equatable, Sendable {
     public var minAnneal: Int = 300
     /// 0: the anneal's length is fixed when it starts.
     public var extendRate: Double = 0.04
+    /// The step anneal: the rate's factor at each step (nil = the cosine anneal), and the number
+    /// of steps (the last rate is peak · decay^steps).
+    public var decay: Double? = 0.3
+    public var steps: Int = 3
     public var window: Int = 5
     public init() {}
 
@@ -54,6 +65,8 @@ public struct PlateauRule: Codable, Equatable, Sendable {
         if let g = minGain, !(g >= 0 && g.isFinite) { return "--min-gain must be ≥ 0, got \(g)" }
         if !(trendFraction > 0 && trendFraction <= 1) { return "--trend-fraction must be in (0, 1], got \(trendFraction)" }
         if minPeak < 0 { return "--min-peak must be ≥ 0, got \(minPeak)" }
+        if let d = decay, !(d > 0 && d < 1) { return "--decay must be in (0, 1), got \(d)" }
+        if steps < 1 { return "--steps must be ≥ 1, got \(steps)" }
         if !(extendRate >= 0 && extendRate.isFinite) { return "--extend-rate must be ≥ 0, got \(extendRate)" }
         return nil
     }
@@ -84,8 +97,14 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
     /// iteration the current hold ends. Optional so that cnf 0.2's checkpoints still resume.
     public private(set) var annealHeld: Int? = nil
     public private(set) var holdUntil: Int? = nil
-    /// The trend rule: every validation made at the peak rate (after the warm-up).
+    /// The trend rule: every validation made at the current rate (the peak, or a step of the
+    /// step anneal), after the warm-up.
     public private(set) var peakValidations: [Validation]? = nil
+    /// The step anneal: the current step (0 = the peak) and where it began, and the iteration
+    /// at which the last step ended the run.
+    public private(set) var level: Int? = nil
+    public private(set) var levelStart: Int? = nil
+    public private(set) var finishedAt: Int? = nil
 
     public init(_ t: FitConfig.TrainingSection) {
         kind = t.schedule
@@ -105,6 +124,13 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
             return peak
         case .cosine:
             return peak * 0.5 * (1 + cos(Double.pi * Double(i) / Double(max(budget, 1))))
+        case .plateau where rule.decay != nil:
+            // Near the budget every remaining step gets minAnneal iterations.
+            let current = level ?? 0
+            var forced = current
+            while forced < rule.steps && i >= budget - (rule.steps - forced) * rule.minAnneal { forced += 1 }
+            if forced > current { enterLevel(forced, at: i) }
+            return peak * pow(rule.decay!, Double(level ?? 0))
         case .plateau:
             if annealStart == nil && i + annealLength(startingAt: i) >= budget {
                 annealStart = i
@@ -119,6 +145,25 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
 
     func annealLength(startingAt i: Int) -> Int { max(rule.minAnneal, Int(rule.annealFraction * Double(i))) }
 
+    /// The step anneal: from iteration `i` on, the rate is peak · decay^k.
+    mutating func enterLevel(_ k: Int, at i: Int) {
+        level = k
+        levelStart = i
+        peakValidations = []
+        stale = 0
+        best = nil
+        if annealStart == nil { annealStart = i }
+    }
+
+    /// Whether the validations made at the current rate say its phase is over: the trend rule
+    /// (projected gain over an anneal's length below `minGain`) or the patience rule.
+    func phaseEnded(validations v: [Validation], iteration: Int, minimum: Int, since start: Int) -> Bool {
+        guard let minGain = rule.minGain else { return stale >= rule.patience && iteration - start >= minimum }
+        let fitted = max(rule.window, Int((rule.trendFraction * Double(v.count)).rounded(.up)))
+        guard iteration >= minimum && v.count >= rule.window, let s = Self.slope(Array(v.suffix(fitted))) else { return false }
+        return -s * Double(annealLength(startingAt: iteration)) < minGain
+    }
+
     /// Records a validation NLL measured after iteration `iteration` (1-based count done).
     public mutating func observe(validation nll: Double, after iteration: Int) {
         let last = recent?.last?.iteration
@@ -127,7 +172,7 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         if r.count > rule.window { r.removeFirst(r.count - rule.window) }
         recent = r
         // An anneal that is still paying off holds its rate for one more interval (within the budget).
-        if kind == .plateau, rule.extendRate > 0, let s = annealStart, let last, iteration > last,
+        if kind == .plateau, rule.decay == nil, rule.extendRate > 0, let s = annealStart, let last, iteration > last,
            r.count == rule.window, r[0].iteration >= s, let slope = Self.slope(r), -slope * 1000 > rule.extendRate {
             let hold = min(iteration - last, budget - (s + annealLength))
             if hold > 0 {
@@ -141,6 +186,18 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
             stale = 0
         } else {
             stale += 1
+        }
+        if kind == .plateau && rule.decay != nil {
+            guard iteration >= warmup && finishedAt == nil else { return }
+            var v = peakValidations ?? []
+            v.append(Validation(iteration: iteration, nll: nll))
+            peakValidations = v
+            let current = level ?? 0
+            let start = levelStart ?? 0
+            if phaseEnded(validations: v, iteration: iteration, minimum: current == 0 ? rule.minPeak : 0, since: start) {
+                if current >= rule.steps { finishedAt = iteration } else { enterLevel(current + 1, at: iteration) }
+            }
+            return
         }
         guard kind == .plateau && annealStart == nil && iteration >= warmup else { return }
         let endPeak: Bool
@@ -175,6 +232,7 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
     /// True once `iterationsDone` iterations end the run: the budget, or the plateau's anneal.
     public func isFinished(iterationsDone: Int) -> Bool {
         if iterationsDone >= budget { return true }
+        if rule.decay != nil && kind == .plateau { return finishedAt.map { iterationsDone >= $0 } ?? false }
         if let s = annealStart { return iterationsDone >= s + annealLength }
         return false
     }
@@ -190,11 +248,18 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         annealHeld = saved.annealHeld
         holdUntil = saved.holdUntil
         peakValidations = saved.peakValidations
+        level = saved.level
+        levelStart = saved.levelStart
+        finishedAt = saved.finishedAt
     }
 
     /// A short description of where the schedule stands, for progress lines.
     public var phase: String {
         guard kind == .plateau else { return "" }
+        if let decay = rule.decay {
+            guard let k = level, k > 0 else { return "at peak" }
+            return "step \(k) of \(rule.steps) (rate × \(String(format: "%.3g", pow(decay, Double(k)))))"
+        }
         if let s = annealStart {
             let held = annealHeld ?? 0
             return "annealing \(s)–\(s + annealLength)" + (held > 0 ? " (rate held \(held) iterations)" : "")

@@ -129,10 +129,12 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "Plateau schedule, trend rule: the projected gain in nats below which the peak ends (default \(defaults.training.plateau.minGain.map { "\($0)" } ?? "–")).") var minGain: Double?
     @Option(help: "Plateau schedule, trend rule: fraction of the peak's validations the slope is fitted to (default \(defaults.training.plateau.trendFraction)).") var trendFraction: Double?
     @Option(help: "Plateau schedule, trend rule: iterations at the peak before it may end (default \(defaults.training.plateau.minPeak)).") var minPeak: Int?
+    @Option(help: "Plateau schedule: the step anneal's factor per step, or 0 for a cosine anneal (cnf 0.3's) (default \(defaults.training.plateau.decay.map { "\($0)" } ?? "0")).") var decay: Double?
+    @Option(help: "Plateau schedule: the step anneal's number of steps (default \(defaults.training.plateau.steps)).") var steps: Int?
     @Option(help: "Plateau schedule, patience rule: validations without improvement before the anneal (default \(defaults.training.plateau.patience)).") var patience: Int?
     @Option(help: "Plateau schedule, patience rule: the improvement in nats that counts (default \(defaults.training.plateau.minDelta)).") var minDelta: Double?
-    @Option(help: "Plateau schedule: the anneal's length as a fraction of the iterations before it (default \(defaults.training.plateau.annealFraction)).") var annealFraction: Double?
-    @Option(help: "Plateau schedule: the anneal's shortest length in iterations (default \(defaults.training.plateau.minAnneal)).") var minAnneal: Int?
+    @Option(help: "Plateau schedule, cosine anneal: its length as a fraction of the iterations before it (default \(defaults.training.plateau.annealFraction)).") var annealFraction: Double?
+    @Option(help: "Plateau schedule: the (cosine) anneal's shortest length, or each step's near the budget, in iterations (default \(defaults.training.plateau.minAnneal)).") var minAnneal: Int?
     @Option(help: "Plateau schedule: while the anneal improves validation faster than this many nats per 1000 iterations (slope of the last --window validations), its rate is held (up to --iters); 0 = never (default \(defaults.training.plateau.extendRate)).") var extendRate: Double?
     @Option(help: "Plateau schedule: validations the anneal's slope is fitted to (default \(defaults.training.plateau.window)).") var window: Int?
     @Option(help: "Batch chunks for parallel work (default \(defaults.training.chunks); part of the arithmetic, so of the result).") var chunks: Int?
@@ -157,6 +159,8 @@ struct TrainingArguments: ParsableArguments {
         if let v = minGain { c.training.plateau.minGain = v }
         if let v = trendFraction { c.training.plateau.trendFraction = v }
         if let v = minPeak { c.training.plateau.minPeak = v }
+        if let v = decay { c.training.plateau.decay = v == 0 ? nil : v }
+        if let v = steps { c.training.plateau.steps = v }
         if let v = patience { c.training.plateau.patience = v }
         if let v = minDelta { c.training.plateau.minDelta = v }
         if let v = annealFraction { c.training.plateau.annealFraction = v }
