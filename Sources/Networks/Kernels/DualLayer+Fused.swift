@@ -1,64 +1,4 @@
 import CNFCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// Which code computes a layer's products: the Swift kernels of `SmallProducts` or BLAS.
-///
-/// Measured with `cnf bench --kernels` (AMD EPYC Zen 3 family 25 model 1, AVX2+FMA, Debian
-/// OpenBLAS 0.3.21 core "Zen", one thread; shared machine under load 12–15 on 2 cores, so
-/// medians of 7 alternated rounds, kernel and sgemm on the same operands). GFLOP/s, kernel vs
-/// sgemm, at m = 100 / 1000 stacked rows (m = 10 000 and more: same ranking, too noisy here):
-///
-///     forward 64→64  m×64·64×64      69 vs 58  /  76 vs 62
-///     x̄ 64→64       m×64·64×64      85 vs 61  /  83 vs 65
-///     W̄ 64→64       64×m·m×64       81 vs 76  /  79 vs 73
-///     forward 2→64   m×2·2×64        35 vs 1.9 /  24 vs 1.3  (store-bound; OpenBLAS ≈ call overhead)
-///     forward 64→2   m×64·64×2       26 vs 11  /  17 vs 11
-///     x̄, W̄ of 2→64 and 64→2                  1.0–40× sgemm
-///     256→256 (not the network's shape)     kernel 0.7–0.9× sgemm (x̄ at m = 100: 1.1×) → BLAS
-///
-/// So: the kernels for Float when the widths fit their tiles and the weights fit in L1
-/// (k·n ≤ 8192, widths ≤ 128), BLAS otherwise and always for Double. Without FMA code
-/// generation (`FUSED_MULTIPLY_ADD` unset: debug builds, or x86-64 without `-target-cpu`) the
-/// same kernels run with a multiply and an add (the 6×16 tile then spills: 44 GFLOP/s on the
-/// 64→64 forward, below OpenBLAS), so there the deep products (k ≥ 16, and W̄ unless one
-/// side is ≤ 2 wide) go back to BLAS and only the narrow ones stay on the kernels.
-enum KernelChoice {
-    /// Set to false to force BLAS everywhere (tests compare the two paths). Starts false when
-    /// the environment has `CNF_KERNELS=blas`: the products then run as cnf 0.1 ran them, so a
-    /// run made before the kernels replays bit for bit (the kernels sum in another order).
-    nonisolated(unsafe) static var enabled: Bool = {
-        guard let value = getenv("CNF_KERNELS") else { return true }
-        return String(cString: value) != "blas"
-    }()
-
-    /// Whether `madd` is one FMA instruction in this build (see `SmallProducts.madd`).
-    static var hardwareFMA: Bool {
-        #if FUSED_MULTIPLY_ADD
-        true
-        #else
-        false
-        #endif
-    }
-
-    /// C = A·B with n columns (a multiple of 8), depth k (a deep product needs FMA to beat BLAS).
-    static func rowProduct(columns n: Int, depth k: Int) -> Bool {
-        enabled && n % 8 == 0 && n <= 128 && k <= 128 && k * n <= 8192 && (hardwareFMA || k < 16)
-    }
-
-    /// C = A·Bᵀ with a few columns n, depth k.
-    static func rowDotProduct(columns n: Int, depth k: Int) -> Bool {
-        enabled && n <= 4 && k <= 256
-    }
-
-    /// D (p×q) += Uᵀ V with q % 16 == 0.
-    static func outer(p: Int, q: Int) -> Bool {
-        enabled && q % 16 == 0 && p <= 128 && q <= 128 && (hardwareFMA || p <= 2)
-    }
-}
 
 /// σ on eight lanes for the fused epilogue; `present` is false for a layer without activation.
 protocol FusedActivationLanes: ActivationLanes {
@@ -97,6 +37,7 @@ struct FusedPrimalRows<L: FusedActivationLanes, M: StoreMode>: RowEpilogue {
     let bias, gate, shift: UnsafePointer<Float>
     let affine, output, slope, curvature: UnsafeMutablePointer<Float>
     let width: Int
+    var productDestination: (UnsafeMutablePointer<Float>, Int) { (output, width) }
 
     @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
         let o = row * width + column
@@ -120,6 +61,7 @@ struct FusedTangentRows<L: FusedActivationLanes, M: StoreMode>: RowEpilogue {
     let slope: UnsafePointer<Float>
     let affine, output: UnsafeMutablePointer<Float>
     let width: Int
+    var productDestination: (UnsafeMutablePointer<Float>, Int) { (output, width) }
 
     @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
         let o = row * width + column
@@ -134,6 +76,7 @@ struct FusedPrimalElements: ElementEpilogue {
     let bias, gate, shift: UnsafePointer<Float>
     let affine, output: UnsafeMutablePointer<Float>
     let width: Int
+    var productDestination: (UnsafeMutablePointer<Float>, Int) { (output, width) }
     @inline(__always) func finish(row: Int, column: Int, _ value: Float) {
         let h = value + bias[column]
         affine[row * width + column] = h
@@ -146,6 +89,7 @@ struct FusedTangentElements: ElementEpilogue {
     let slope: UnsafePointer<Float>?
     let affine, output: UnsafeMutablePointer<Float>
     let width: Int
+    var productDestination: (UnsafeMutablePointer<Float>, Int) { (output, width) }
     @inline(__always) func finish(row: Int, column: Int, _ value: Float) {
         let o = row * width + column
         affine[o] = value
