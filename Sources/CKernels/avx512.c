@@ -23,6 +23,7 @@
 
 #include <cpuid.h>
 #include <immintrin.h>
+#include <math.h>
 
 int cnf_avx512_supported(void) {
     unsigned a, b, c, d;
@@ -78,8 +79,8 @@ INLINE AVX512 void row_tile(const int nv, long k, const float *const *ar, const 
     }
 }
 
-AVX512 void cnf_avx512_row_product(long m, long n, long k, const float *a, long lda,
-                                   const float *b, long ldb, float *c, long ldc) {
+static AVX512 void row_product(long m, long n, long k, const float *a, long lda,
+                               const float *b, long ldb, float *c, long ldc) {
     for (long i = 0; i < m; i += TILE_ROWS) {
         const float *ar[TILE_ROWS];
         float *cr[TILE_ROWS];
@@ -103,6 +104,214 @@ AVX512 void cnf_avx512_row_product(long m, long n, long k, const float *a, long 
             case 2: row_tile(2, k, ak, b + j, ldb, mask, cj, valid); break;
             default: row_tile(1, k, ak, b + j, ldb, mask, cj, valid); break;
             }
+        }
+    }
+}
+
+AVX512 void cnf_avx512_row_product(long m, long n, long k, const float *a, long lda,
+                                   const float *b, long ldb, float *c, long ldc) {
+    row_product(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Fused layer rows: the product, then gate, bias and activation on 16 lanes                */
+/* ---------------------------------------------------------------------------------------- */
+
+/* The activations of Sources/Networks/FastMath.swift and Activation.swift (TanhLanes, …),
+ * operation for operation: the same constants (bit patterns checked), every product and sum
+ * rounded separately (FP_CONTRACT OFF; no FMA), clamps by compare-and-select (a NaN passes
+ * through as in Swift's `replace(with:where:)`), so each lane is the same bits as Swift's
+ * eight-lane version. Lanes are independent, so 16 at a time changes nothing. */
+
+INLINE AVX512 __m512 splat(float x) { return _mm512_set1_ps(x); }
+INLINE AVX512 __m512 mul(__m512 x, __m512 y) { return _mm512_mul_ps(x, y); }
+INLINE AVX512 __m512 add(__m512 x, __m512 y) { return _mm512_add_ps(x, y); }
+INLINE AVX512 __m512 sub(__m512 x, __m512 y) { return _mm512_sub_ps(x, y); }
+/* x.replacing(with: value, where: mask) */
+INLINE AVX512 __m512 replacing(__m512 x, __m512 value, __mmask16 where) { return _mm512_mask_blend_ps(where, x, value); }
+INLINE AVX512 __mmask16 less(__m512 x, __m512 y) { return _mm512_cmp_ps_mask(x, y, _CMP_LT_OQ); }
+INLINE AVX512 __mmask16 greater(__m512 x, __m512 y) { return _mm512_cmp_ps_mask(x, y, _CMP_GT_OQ); }
+INLINE AVX512 __mmask16 greater_equal(__m512 x, __m512 y) { return _mm512_cmp_ps_mask(x, y, _CMP_GE_OQ); }
+/* Swift's prefix minus on SIMD vectors is 0 − x (not a sign flip): −(+0) = +0, and a NaN
+ * keeps its sign. */
+INLINE AVX512 __m512 negate(__m512 x) { return _mm512_sub_ps(_mm512_setzero_ps(), x); }
+INLINE AVX512 __m512 absolute(__m512 x) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7FFFFFFF)));
+}
+
+/* FastMath.exp */
+INLINE AVX512 __m512 fast_exp(__m512 input) {
+    __m512 x = input;
+    x = replacing(x, splat(-87.3f), less(x, splat(-87.3f)));
+    x = replacing(x, splat(88.7f), greater(x, splat(88.7f)));
+    const __m512 magic = splat(12582912.0f);
+    const __m512 shifted = add(mul(x, splat(1.44269504f)), magic);
+    const __m512 n = sub(shifted, magic);
+    __m512 r = sub(x, mul(n, splat(0.693359375f)));
+    r = sub(r, mul(n, splat(-2.1219444e-4f)));
+    const __m512 r2 = mul(r, r);
+    __m512 p = splat(1.98756915e-4f);
+    p = add(mul(p, r), splat(1.39819995e-3f));
+    p = add(mul(p, r), splat(8.3334519e-3f));
+    p = add(mul(p, r), splat(4.16657959e-2f));
+    p = add(mul(p, r), splat(1.66666655e-1f));
+    p = add(mul(p, r), splat(5.00000012e-1f));
+    const __m512 er = add(add(mul(p, r2), r), splat(1.0f));
+    const __m512i n32 = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B400000));
+    const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n32, _mm512_set1_epi32(127)), 23));
+    return mul(er, scale);
+}
+
+/* FastMath.tanh */
+INLINE AVX512 __m512 fast_tanh(__m512 input) {
+    __m512 x = input;
+    x = replacing(x, splat(-7.905311107635498f), less(x, splat(-7.905311107635498f)));
+    x = replacing(x, splat(7.905311107635498f), greater(x, splat(7.905311107635498f)));
+    const __m512 z = mul(x, x);
+    __m512 p = splat(-2.76076847742355e-16f);
+    p = add(mul(p, z), splat(2.00018790482477e-13f));
+    p = sub(mul(p, z), splat(8.60467152213735e-11f));
+    p = add(mul(p, z), splat(5.12229709037114e-08f));
+    p = add(mul(p, z), splat(1.48572235717979e-05f));
+    p = add(mul(p, z), splat(6.37261928875436e-04f));
+    p = add(mul(p, z), splat(4.89352455891786e-03f));
+    __m512 q = splat(1.19825839466702e-06f);
+    q = add(mul(q, z), splat(1.18534705686654e-04f));
+    q = add(mul(q, z), splat(2.26843463243900e-03f));
+    q = add(mul(q, z), splat(4.89352518554385e-03f));
+    return _mm512_div_ps(mul(x, p), q);
+}
+
+/* σ, σ', σ'' of `activation` (a constant after inlining). */
+INLINE AVX512 void activate(const cnf_activation activation, __m512 a, __m512 *y, __m512 *s, __m512 *c) {
+    const __m512 one = splat(1.0f), zero = _mm512_setzero_ps();
+    switch (activation) {
+    case CNF_ACTIVATION_TANH: { /* TanhLanes */
+        *y = fast_tanh(a);
+        *s = sub(one, mul(*y, *y));
+        *c = mul(mul(splat(-2.0f), *y), *s);
+        return;
+    }
+    case CNF_ACTIVATION_SOFTPLUS: { /* SoftplusLanes (log1p per lane through libm, as Swift) */
+        const __m512 e = fast_exp(negate(absolute(a)));
+        const __mmask16 positive = greater_equal(a, zero);
+        *s = _mm512_div_ps(replacing(one, e, (__mmask16)~positive), add(one, e));
+        __m512 v = replacing(a, zero, (__mmask16)~positive);
+        float lanes[16], ex[16];
+        _mm512_storeu_ps(lanes, v);
+        _mm512_storeu_ps(ex, e);
+        for (int j = 0; j < 16; j++) lanes[j] += log1pf(ex[j]);
+        *y = _mm512_loadu_ps(lanes);
+        *c = mul(*s, sub(one, *s));
+        return;
+    }
+    case CNF_ACTIVATION_ELU: { /* ELULanes */
+        const __mmask16 positive = greater(a, zero);
+        const __m512 e = fast_exp(replacing(a, zero, positive));
+        *y = replacing(sub(e, one), a, positive);
+        *s = replacing(e, one, positive);
+        *c = replacing(e, zero, positive);
+        return;
+    }
+    case CNF_ACTIVATION_SWISH: { /* SwishLanes */
+        const __m512 sg = _mm512_div_ps(one, add(one, fast_exp(negate(a))));
+        const __m512 t = sub(one, sg);
+        *y = mul(a, sg);
+        *s = mul(sg, add(one, mul(a, t)));
+        *c = mul(mul(sg, t), add(splat(2.0f), mul(a, sub(one, mul(splat(2.0f), sg)))));
+        return;
+    }
+    default:
+        *y = a;
+        *s = zero;
+        *c = zero;
+        return;
+    }
+}
+
+/* FusedPrimalRows on rows [i0, i1) of the n-wide output, which holds the raw product:
+ * h = acc + b (→ affine), a = h ⊙ g + c, y = σ(a) (→ output), σ' (→ slope), σ'' (→ curvature). */
+INLINE AVX512 void primal_pass(const cnf_activation activation, const int store_affine, const int store_slope,
+                               const int store_curvature, long i0, long i1, long n, const cnf_fused_rows *e) {
+    for (long i = i0; i < i1; i++) {
+        for (long j = 0; j < n; j += 16) {
+            const __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+            const long o = i * n + j;
+            const __m512 h = add(_mm512_maskz_loadu_ps(mask, e->output + o), _mm512_maskz_loadu_ps(mask, e->bias + j));
+            if (store_affine) _mm512_mask_storeu_ps(e->affine + o, mask, h);
+            const __m512 a = add(mul(h, _mm512_maskz_loadu_ps(mask, e->gate + j)), _mm512_maskz_loadu_ps(mask, e->shift + j));
+            if (activation == CNF_ACTIVATION_NONE) {
+                _mm512_mask_storeu_ps(e->output + o, mask, a);
+                continue;
+            }
+            __m512 y, s, c;
+            activate(activation, a, &y, &s, &c);
+            _mm512_mask_storeu_ps(e->output + o, mask, y);
+            if (store_slope) _mm512_mask_storeu_ps(e->slope + o, mask, s);
+            if (store_curvature) _mm512_mask_storeu_ps(e->curvature + o, mask, c);
+        }
+    }
+}
+
+INLINE AVX512 void primal_pass_stores(const cnf_activation activation, int stores, long i0, long i1, long n,
+                                      const cnf_fused_rows *e) {
+    switch (stores) {
+    case 0: primal_pass(activation, 0, 0, 0, i0, i1, n, e); break;
+    case CNF_STORE_SLOPE: primal_pass(activation, 0, 1, 0, i0, i1, n, e); break;
+    case CNF_STORE_AFFINE | CNF_STORE_SLOPE | CNF_STORE_CURVATURE: primal_pass(activation, 1, 1, 1, i0, i1, n, e); break;
+    default:
+        primal_pass(activation, (stores & CNF_STORE_AFFINE) != 0, (stores & CNF_STORE_SLOPE) != 0,
+                    (stores & CNF_STORE_CURVATURE) != 0, i0, i1, n, e);
+    }
+}
+
+/* Rows per block: the block's raw product (48 × 64 floats, 12 KB) is still in L1 when the pass
+ * reads it back. */
+enum { FUSED_BLOCK = 48 };
+
+AVX512 void cnf_avx512_fused_primal_rows(long m, long n, long k, const float *a, long lda,
+                                         const float *b, long ldb, cnf_activation activation, int stores,
+                                         const cnf_fused_rows *e) {
+    for (long i0 = 0; i0 < m; i0 += FUSED_BLOCK) {
+        const long i1 = min_long(i0 + FUSED_BLOCK, m);
+        row_product(i1 - i0, n, k, a + i0 * lda, lda, b, ldb, e->output + i0 * n, n);
+        switch (activation) {
+        case CNF_ACTIVATION_TANH: primal_pass_stores(CNF_ACTIVATION_TANH, stores, i0, i1, n, e); break;
+        case CNF_ACTIVATION_SOFTPLUS: primal_pass_stores(CNF_ACTIVATION_SOFTPLUS, stores, i0, i1, n, e); break;
+        case CNF_ACTIVATION_ELU: primal_pass_stores(CNF_ACTIVATION_ELU, stores, i0, i1, n, e); break;
+        case CNF_ACTIVATION_SWISH: primal_pass_stores(CNF_ACTIVATION_SWISH, stores, i0, i1, n, e); break;
+        default: primal_pass_stores(CNF_ACTIVATION_NONE, stores, i0, i1, n, e); break;
+        }
+    }
+}
+
+/* FusedTangentRows: h = acc (→ affine), ẏ = σ'(a) ⊙ (h ⊙ g) with σ'(a) of the same sample
+ * (slope_in), or h ⊙ g without activation. */
+INLINE AVX512 void tangent_pass(const int activated, const int store_affine, long i0, long i1, long n,
+                                const cnf_fused_rows *e) {
+    for (long i = i0; i < i1; i++) {
+        for (long j = 0; j < n; j += 16) {
+            const __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+            const long o = i * n + j;
+            const __m512 h = _mm512_maskz_loadu_ps(mask, e->output + o);
+            if (store_affine) _mm512_mask_storeu_ps(e->affine + o, mask, h);
+            const __m512 a = mul(h, _mm512_maskz_loadu_ps(mask, e->gate + j));
+            _mm512_mask_storeu_ps(e->output + o, mask, activated ? mul(_mm512_maskz_loadu_ps(mask, e->slope_in + o), a) : a);
+        }
+    }
+}
+
+AVX512 void cnf_avx512_fused_tangent_rows(long m, long n, long k, const float *a, long lda,
+                                          const float *b, long ldb, int activated, int stores,
+                                          const cnf_fused_rows *e) {
+    const int store_affine = (stores & CNF_STORE_AFFINE) != 0;
+    for (long i0 = 0; i0 < m; i0 += FUSED_BLOCK) {
+        const long i1 = min_long(i0 + FUSED_BLOCK, m);
+        row_product(i1 - i0, n, k, a + i0 * lda, lda, b, ldb, e->output + i0 * n, n);
+        if (activated) {
+            if (store_affine) tangent_pass(1, 1, i0, i1, n, e); else tangent_pass(1, 0, i0, i1, n, e);
+        } else {
+            if (store_affine) tangent_pass(0, 1, i0, i1, n, e); else tangent_pass(0, 0, i0, i1, n, e);
         }
     }
 }

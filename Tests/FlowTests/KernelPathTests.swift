@@ -37,8 +37,12 @@ final class KernelPathTests: XCTestCase {
 
     func assertSameBits(_ x: [Float], _ y: [Float], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(x.count, y.count, label, file: file, line: line)
-        let differing = zip(x, y).filter { $0.bitPattern != $1.bitPattern }.count
-        XCTAssertEqual(differing, 0, "\(label): \(differing) of \(x.count) elements differ in their bits", file: file, line: line)
+        let differing = (0..<min(x.count, y.count)).filter { x[$0].bitPattern != y[$0].bitPattern }
+        let first = differing.first.map { i in
+            ", first at \(i): \(String(x[i].bitPattern, radix: 16)) vs \(String(y[i].bitPattern, radix: 16))"
+        } ?? ""
+        XCTAssertEqual(differing.count, 0, "\(label): \(differing.count) of \(x.count) elements differ in their bits\(first)",
+                       file: file, line: line)
     }
 
     static let rowCounts = [1, 7, 100, 131]
@@ -159,6 +163,39 @@ final class KernelPathTests: XCTestCase {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The activations' clamps and special values: one fused layer (8 → 64, both layer types)
+    /// on inputs up to ±300 (tanh saturates, exp clamps at −87.3 and 88.7), ±0, subnormals,
+    /// ±∞ and NaN, so that each activation's 16-lane copy meets every branch of the Swift one.
+    func testFusedActivationExtremesSameBits() throws {
+        try requireBothPaths()
+        var g = Xoshiro256(seed: 71)
+        let special: [Float] = [0, -0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .infinity, -.infinity, .nan,
+                                87.3, -87.3, 88.7, -88.7, 7.905_311, -7.905_311, 1e-30, -1e-30, 1e30]
+        for type in LayerType.allCases {
+            for activation in [nil] + Activation.allCases.map(Optional.some) {
+                let layer = DualLayer(type: type, inputWidth: 8, outputWidth: 64, activation: activation, offset: 0)
+                let rows = 40, k = 1, m = (1 + k) * rows
+                let theta = floats(layer.parameterCount, &g)
+                var x = floats(m * 8, &g).enumerated().map { i, v in v * Float([1, 10, 300][i % 3]) }
+                for (i, v) in special.enumerated() { x[i * 8 + i % 8] = v }  // one special value in each of rows 0…15
+                for keep in [true, false] {
+                    let label = "\(type) \(activation.map(\.rawValue) ?? "no activation") keep=\(keep)"
+                    let (s, w) = onBothPaths { () -> [Float] in
+                        let storage = AlignedBuffer<Float>(regionSizes: [theta.count, x.count, m * 64, 128, rows * 64, rows * 64, m * 64])
+                        let r = storage.regions
+                        r[0].update(from: theta)
+                        r[1].update(from: x)
+                        var b = LayerBuffers(affine: r[2], gate: r[3], slope: r[4], curvature: r[5], output: r[6])
+                        b.keep = keep
+                        layer.forward(theta: r[0].readOnly, t: 0.45, input: r[1].readOnly, rows: rows, tangents: k, buffers: b)
+                        return (2...6).flatMap { Array(r[$0].readOnly) }
+                    }
+                    assertSameBits(s, w, label)
                 }
             }
         }

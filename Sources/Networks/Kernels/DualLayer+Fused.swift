@@ -1,17 +1,24 @@
 import CNFCore
+#if arch(x86_64)
+import CKernels
+#endif
 
 /// σ on eight lanes for the fused epilogue; `present` is false for a layer without activation.
+/// `code` names the same σ to the AVX-512 kernels (`cnf_activation`, Sources/CKernels), whose
+/// 16-lane copy of it computes the same bits (tested in `KernelPathTests`).
 protocol FusedActivationLanes: ActivationLanes {
     static var present: Bool { get }
+    static var code: UInt32 { get }
 }
 
-extension TanhLanes: FusedActivationLanes { static var present: Bool { true } }
-extension SoftplusLanes: FusedActivationLanes { static var present: Bool { true } }
-extension ELULanes: FusedActivationLanes { static var present: Bool { true } }
-extension SwishLanes: FusedActivationLanes { static var present: Bool { true } }
+extension TanhLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32 { 1 } }
+extension SoftplusLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32 { 2 } }
+extension ELULanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32 { 3 } }
+extension SwishLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32 { 4 } }
 
 enum NoActivationLanes: FusedActivationLanes {
     static var present: Bool { false }
+    static var code: UInt32 { 0 }
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) { (a, FastMath.Vector(), FastMath.Vector()) }
 }
@@ -37,7 +44,6 @@ struct FusedPrimalRows<L: FusedActivationLanes, M: StoreMode>: RowEpilogue {
     let bias, gate, shift: UnsafePointer<Float>
     let affine, output, slope, curvature: UnsafeMutablePointer<Float>
     let width: Int
-    var productDestination: (UnsafeMutablePointer<Float>, Int) { (output, width) }
 
     @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
         let o = row * width + column
@@ -61,7 +67,6 @@ struct FusedTangentRows<L: FusedActivationLanes, M: StoreMode>: RowEpilogue {
     let slope: UnsafePointer<Float>
     let affine, output: UnsafeMutablePointer<Float>
     let width: Int
-    var productDestination: (UnsafeMutablePointer<Float>, Int) { (output, width) }
 
     @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
         let o = row * width + column
@@ -186,6 +191,12 @@ extension DualLayer {
             let wt = packed.baseAddress!
             for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
             let g = UnsafePointer(b.gate)
+            #if arch(x86_64)
+            if KernelChoice.avx512RowProduct(columns: out, depth: inW, fused: true) {
+                avx512Forward(L.self, M.self, theta: theta, input: x, wt: wt, rows: n, tangents: k, buffers: b)
+                return
+            }
+            #endif
             SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x, lda: inW, b: wt, ldb: out,
                                      epilogue: FusedPrimalRows<L, M>(bias: theta + biasOffset, gate: g, shift: g + out,
                                                                   affine: b.affine, output: b.output, slope: b.slope,
@@ -199,6 +210,34 @@ extension DualLayer {
             }
         }
     }
+
+    #if arch(x86_64)
+    /// `rowForward` on the AVX-512 kernels: `cnf_avx512_fused_primal_rows` (the product in 6×64
+    /// tiles, then the epilogue on 16 lanes from L1, 48 rows at a time) and one
+    /// `cnf_avx512_fused_tangent_rows` per tangent block. The same bits as the SIMD8 tiles:
+    /// each h the same FMA chain over p, and the epilogue the same operations per element.
+    /// Cost: the product at up to 2× the SIMD8 FMA rate and the epilogue at up to 2× its lane
+    /// rate, for one extra store and L1 load of each element of h.
+    private func avx512Forward<L: FusedActivationLanes, M: StoreMode>(_: L.Type, _: M.Type, theta: UnsafePointer<Float>,
+                                                                      input x: UnsafePointer<Float>,
+                                                                      wt: UnsafePointer<Float>, rows n: Int, tangents k: Int,
+                                                                      buffers b: FloatBuffers) {
+        let out = outputWidth, inW = inputWidth
+        let g = UnsafePointer(b.gate)
+        let stores = Int32(M.backward ? CNF_STORE_AFFINE | CNF_STORE_CURVATURE : 0) | Int32(M.slope ? CNF_STORE_SLOPE : 0)
+        var primal = cnf_fused_rows(bias: theta + biasOffset, gate: g, shift: g + out, slope_in: nil,
+                                    affine: b.affine, output: b.output, slope: b.slope, curvature: b.curvature)
+        cnf_avx512_fused_primal_rows(n, out, inW, x, inW, wt, out, cnf_activation(L.code), stores, &primal)
+        guard k > 0 else { return }
+        for block in 1...k {
+            let r = block * n
+            var tangent = cnf_fused_rows(bias: nil, gate: g, shift: nil, slope_in: UnsafePointer(b.slope),
+                                         affine: b.affine + r * out, output: b.output + r * out, slope: nil, curvature: nil)
+            cnf_avx512_fused_tangent_rows(n, out, inW, x + r * inW, inW, wt, out, L.present ? 1 : 0,
+                                          M.backward ? Int32(CNF_STORE_AFFINE) : 0, &tangent)
+        }
+    }
+    #endif
 
     private func narrowForward(theta: UnsafePointer<Float>, input x: UnsafePointer<Float>,
                                rows n: Int, tangents k: Int, buffers b: FloatBuffers) {

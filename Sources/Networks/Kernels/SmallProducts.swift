@@ -23,9 +23,10 @@ import CKernels
 ///   `Sources/CKernels/avx512.c`, tiles of 6 rows × 64 columns in 512-bit registers. Each output
 ///   is the same FMA chain in the same order as in the SIMD8 tiles (vectorized across output
 ///   columns, summed over k in order from +0), and `rowDotProduct` keeps `sum`'s reduction
-///   tree, so the two paths agree bit for bit (tested in `KernelPathTests`). The C kernels
-///   write the raw product; an epilogue then reads it back from L1 (`productDestination`,
-///   blocks of `avx512Block` rows) and runs the same Swift epilogue as the SIMD8 path.
+///   tree, so the two paths agree bit for bit (tested in `KernelPathTests`). `rowProduct`
+///   takes this path for plain stores (x̄); the fused layers call the C kernels' own fused
+///   forward (gate, bias and activation on 16 lanes, `DualLayer.avx512Forward`); the dot
+///   kernel writes the raw product and the Swift element epilogue reads it back from L1.
 ///
 /// All unsafe memory access of the kernels is in this file and `DualLayer+Fused.swift` (and,
 /// for the AVX-512 path, in the C kernels).
@@ -66,28 +67,31 @@ enum SmallProducts {
 /// What `rowProduct` does with each finished piece C[row, column ..< column + 8].
 protocol RowEpilogue {
     func finish(row: Int, column: Int, _ value: SIMD8<Float>)
-    /// Where the AVX-512 path stores the raw C (start, leading dimension) before handing it to
-    /// `finish`: memory that `finish` may overwrite (for the fused layers, their output rows).
+    /// (start, leading dimension) when `finish` only stores C there (`StoreRows`), else nil.
+    /// Only such products take the AVX-512 `rowProduct`; the fused layers call their own
+    /// AVX-512 kernels (`DualLayer.avx512Forward`).
+    var plainStore: (UnsafeMutablePointer<Float>, Int)? { get }
+}
+
+extension RowEpilogue { var plainStore: (UnsafeMutablePointer<Float>, Int)? { nil } }
+
+/// What `rowDotProduct` does with each finished element C[row, column].
+protocol ElementEpilogue {
+    func finish(row: Int, column: Int, _ value: Float)
+    /// Where the AVX-512 path stores the raw C (start, leading dimension) before handing it back
+    /// to `finish`: memory that `finish` may overwrite (for the fused layers, their output rows).
     var productDestination: (UnsafeMutablePointer<Float>, Int) { get }
     /// True when `finish` stores the value at `productDestination` and does nothing else.
     static var storesProduct: Bool { get }
 }
 
-/// What `rowDotProduct` does with each finished element C[row, column].
-protocol ElementEpilogue {
-    func finish(row: Int, column: Int, _ value: Float)
-    /// As `RowEpilogue.productDestination`.
-    var productDestination: (UnsafeMutablePointer<Float>, Int) { get }
-    static var storesProduct: Bool { get }
-}
-
-extension RowEpilogue { static var storesProduct: Bool { false } }
 extension ElementEpilogue { static var storesProduct: Bool { false } }
 
 /// C = value: a plain store with leading dimension `ldc`.
 struct StoreRows: RowEpilogue, ElementEpilogue {
     let c: UnsafeMutablePointer<Float>
     let ldc: Int
+    var plainStore: (UnsafeMutablePointer<Float>, Int)? { (c, ldc) }
     var productDestination: (UnsafeMutablePointer<Float>, Int) { (c, ldc) }
     static var storesProduct: Bool { true }
     @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
@@ -107,8 +111,8 @@ extension SmallProducts {
                                            a: UnsafePointer<Float>, lda: Int,
                                            b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
         #if arch(x86_64)
-        if KernelChoice.avx512RowProduct(columns: n, depth: k, fused: !E.storesProduct) {
-            rowProductAVX512(rows: m, columns: n, depth: k, a: a, lda: lda, b: b, ldb: ldb, epilogue: e)
+        if let (c, ldc) = e.plainStore, KernelChoice.avx512RowProduct(columns: n, depth: k, fused: false) {
+            cnf_avx512_row_product(m, n, k, a, lda, b, ldb, c, ldc)
             return
         }
         #endif
@@ -358,43 +362,14 @@ extension SmallProducts {
 
 #if arch(x86_64)
 extension SmallProducts {
-    /// Rows per call of the AVX-512 row kernels when an epilogue follows: the block's raw C
-    /// (48 × 64 floats, 12 KB) is still in L1 when the epilogue reads it back. A multiple of the
-    /// C tiles' 6 and 8 rows.
-    static let avx512Block = 48
-
-    /// `rowProduct` on the AVX-512 kernel (`cnf_avx512_row_product`: tiles of 6 rows × 64
-    /// columns, 24 ZMM accumulators; each C[i, j] the same FMA chain over k as in
-    /// `rowProductSIMD8`). Cost: the product at up to 2× the SIMD8 FMA rate, plus, with an
-    /// epilogue, one store and one L1 load of each piece of C.
-    @inline(__always)
-    static func rowProductAVX512<E: RowEpilogue>(rows m: Int, columns n: Int, depth k: Int,
-                                                 a: UnsafePointer<Float>, lda: Int,
-                                                 b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
-        let (c, ldc) = e.productDestination
-        if E.storesProduct {
-            cnf_avx512_row_product(m, n, k, a, lda, b, ldb, c, ldc)
-            return
-        }
-        var i = 0
-        while i < m {
-            let rows = Swift.min(avx512Block, m - i)
-            cnf_avx512_row_product(rows, n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc)
-            for row in i..<(i + rows) {
-                let cr = c + row * ldc
-                var j = 0
-                while j < n {
-                    e.finish(row: row, column: j, load(cr + j))
-                    j += 8
-                }
-            }
-            i += rows
-        }
-    }
+    /// Rows per call of the AVX-512 dot kernel when an epilogue follows: the block's raw C is
+    /// still in L1 when the epilogue reads it back. A multiple of the C tile's 8 rows.
+    static var avx512Block: Int { 48 }
 
     /// `rowDotProduct` on the AVX-512 kernel (`cnf_avx512_row_dot_product`: eight rows, two per
     /// ZMM, × up to four columns; the same eight FMA chains per element as `rowDotProductSIMD8`
-    /// and `sum`'s reduction tree, done for 16 elements at once). Cost as `rowProductAVX512`.
+    /// and `sum`'s reduction tree, done for 16 elements at once). Cost: the dot products at up
+    /// to 2× the SIMD8 rate, plus, with an epilogue, one store and one L1 load of each element.
     @inline(__always)
     static func rowDotProductAVX512<E: ElementEpilogue>(rows m: Int, columns n: Int, depth k: Int,
                                                         a: UnsafePointer<Float>, lda: Int,
