@@ -103,6 +103,16 @@ struct FusedTangentElements: ElementEpilogue {
     }
 }
 
+/// `body` with scratch for `count` floats on a 64-byte boundary (so that no 512-bit load of a
+/// packed row straddles two cache lines), on the stack where it fits, as
+/// `withUnsafeTemporaryAllocation`.
+@inline(__always)
+func withAlignedFloats<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+    withUnsafeTemporaryAllocation(byteCount: count * MemoryLayout<Float>.stride, alignment: 64) { raw in
+        body(raw.baseAddress!.bindMemory(to: Float.self, capacity: count))
+    }
+}
+
 @inline(__always)
 func floats<S>(_ p: UnsafePointer<S>) -> UnsafePointer<Float> {
     UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
@@ -186,9 +196,8 @@ extension DualLayer {
                                                                    rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
         let out = outputWidth, inW = inputWidth
         let w = theta + weightOffset
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: inW * out) { packed in
+        withAlignedFloats(inW * out) { wt in
             // Wᵀ (in × out) row-major: the kernel's B.
-            let wt = packed.baseAddress!
             for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
             let g = UnsafePointer(b.gate)
             #if arch(x86_64)
@@ -299,8 +308,7 @@ extension DualLayer {
                 return
             }
             if KernelChoice.rowDotProduct(columns: inW, depth: out) {
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: inW * out) { packed in
-                    let wt = packed.baseAddress!  // Wᵀ (in × out): the dot kernel's B
+                withAlignedFloats(inW * out) { wt in  // Wᵀ (in × out): the dot kernel's B
                     for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
                     SmallProducts.rowDotProduct(rows: m, columns: inW, depth: out, a: floats(hbar), lda: out,
                                                 b: wt, ldb: out, epilogue: StoreRows(c: floats(xbar), ldc: inW))

@@ -82,9 +82,14 @@ public enum KernelTiming {
     static func time(_ shape: String, m: Int, inW: Int, out: Int, product: Product, rounds: Int) -> Row {
         var g = Xoshiro256(seed: 3)
         let outer = product == .outer || product == .outerTransposed
-        let a = (0..<(m * (outer ? out : inW))).map { _ in Float(g.uniform(-1, 1)) }
-        let b = (0..<(outer ? m * inW : inW * out)).map { _ in Float(g.uniform(-1, 1)) }
-        var c = [Float](repeating: 0, count: outer ? out * inW : m * out)
+        // Operands 64-byte aligned, as the network's workspace regions are (an AVX-512 load
+        // that straddles two cache lines costs two: Swift arrays, 16-byte aligned, made the
+        // AVX-512 W̄ timings swing by 30 % from run to run).
+        let sizes = [m * (outer ? out : inW), outer ? m * inW : inW * out, outer ? out * inW : m * out]
+        let storage = AlignedBuffer<Float>(regionSizes: sizes)
+        let (av, bv, cv) = (storage.regions[0].readOnly, storage.regions[1].readOnly, storage.regions[2])
+        for i in 0..<sizes[0] { storage.regions[0][i] = Float(g.uniform(-1, 1)) }
+        for i in 0..<sizes[1] { storage.regions[1][i] = Float(g.uniform(-1, 1)) }
         let flops = 2.0 * Double(m * inW * out)
         let calls = max(1, Int(2e7 / flops))
         let chosen: String
@@ -102,7 +107,7 @@ public enum KernelTiming {
         }
         let avx512 = KernelChoice.avx512Supported
         var simd8Times: [Double] = [], avx512Times: [Double] = [], blasTimes: [Double] = []
-        a.withBufferView { av in b.withBufferView { bv in c.withMutableBufferView { cv in
+        do {
             let a = av.kernelStart, b = bv.kernelStart, c = cv.kernelStart
             func simd8() {
                 switch product {
@@ -147,7 +152,7 @@ public enum KernelTiming {
                 let start = DispatchTime.now().uptimeNanoseconds
                 for _ in 0..<calls { body() }
                 let t = Double(DispatchTime.now().uptimeNanoseconds - start) / Double(calls)
-                if outer { cv.update(repeating: 0, count: cv.count) }
+                if outer { cv.update(repeating: 0, count: sizes[2]) }
                 return t
             }
             simd8(); blas()
@@ -157,7 +162,7 @@ public enum KernelTiming {
                 if avx512 { avx512Times.append(timed(wide)) }
                 blasTimes.append(timed(blas))
             }
-        }}}
+        }
         return Row(shape: shape, rows: m, simd8GFLOPS: flops / median(simd8Times),
                    avx512GFLOPS: avx512 ? flops / median(avx512Times) : nil,
                    blasGFLOPS: flops / median(blasTimes), chosen: chosen)
