@@ -113,6 +113,43 @@ AVX512 void cnf_avx512_row_product(long m, long n, long k, const float *a, long 
     row_product(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
+/* Bᵀ for the row kernels: dst[c·ldd + r] = src[r·lds + c], 16×16 blocks in registers (unpack,
+ * 128-bit-lane shuffle, then two rounds of 128-bit-block shuffles: 64 shuffles, 16 loads and 16
+ * stores per block), the edges element by element. Moves bits only. */
+static AVX512 void transpose_block(const float *src, long lds, float *dst, long ldd) {
+    __m512 r[16], a[16], b[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * lds);
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* b[4i + c], c < 4: rows 4i…4i+3 of columns c, c+4, c+8, c+12 (one per 128-bit block). */
+    for (int i = 0; i < 4; i++) {
+        b[4 * i] = _mm512_shuffle_ps(a[4 * i], a[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        b[4 * i + 1] = _mm512_shuffle_ps(a[4 * i], a[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        b[4 * i + 2] = _mm512_shuffle_ps(a[4 * i + 1], a[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        b[4 * i + 3] = _mm512_shuffle_ps(a[4 * i + 1], a[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int c = 0; c < 4; c++) {
+        const __m512 t0 = _mm512_shuffle_f32x4(b[c], b[4 + c], _MM_SHUFFLE(2, 0, 2, 0));
+        const __m512 t1 = _mm512_shuffle_f32x4(b[c], b[4 + c], _MM_SHUFFLE(3, 1, 3, 1));
+        const __m512 t2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], _MM_SHUFFLE(2, 0, 2, 0));
+        const __m512 t3 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], _MM_SHUFFLE(3, 1, 3, 1));
+        _mm512_storeu_ps(dst + c * ldd, _mm512_shuffle_f32x4(t0, t2, _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm512_storeu_ps(dst + (c + 4) * ldd, _mm512_shuffle_f32x4(t1, t3, _MM_SHUFFLE(2, 0, 2, 0)));
+        _mm512_storeu_ps(dst + (c + 8) * ldd, _mm512_shuffle_f32x4(t0, t2, _MM_SHUFFLE(3, 1, 3, 1)));
+        _mm512_storeu_ps(dst + (c + 12) * ldd, _mm512_shuffle_f32x4(t1, t3, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+}
+
+AVX512 void cnf_avx512_transpose(long rows, long cols, const float *src, long lds, float *dst, long ldd) {
+    const long full_rows = rows & ~15L, full_cols = cols & ~15L;
+    for (long r = 0; r < full_rows; r += 16)
+        for (long c = 0; c < full_cols; c += 16) transpose_block(src + r * lds + c, lds, dst + c * ldd + r, ldd);
+    for (long r = 0; r < rows; r++)
+        for (long c = r < full_rows ? full_cols : 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Fused layer rows: the product, then gate, bias and activation on 16 lanes                */
 /* ---------------------------------------------------------------------------------------- */

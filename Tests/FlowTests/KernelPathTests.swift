@@ -8,9 +8,19 @@ import XCTest
 /// On a CPU without AVX-512 the comparisons are skipped (there is nothing to compare), and the
 /// path choice is checked never to pick AVX-512 there.
 final class KernelPathTests: XCTestCase {
-    override func tearDown() {
-        KernelChoice.isaPolicy = .measured
+    /// The settings the run started with (CNF_KERNELS), restored after each test.
+    var savedPolicy = KernelChoice.isaPolicy, savedEnabled = KernelChoice.enabled
+
+    override func setUp() {
+        super.setUp()
+        savedPolicy = KernelChoice.isaPolicy
+        savedEnabled = KernelChoice.enabled
         KernelChoice.enabled = true
+    }
+
+    override func tearDown() {
+        KernelChoice.isaPolicy = savedPolicy
+        KernelChoice.enabled = savedEnabled
         super.tearDown()
     }
 
@@ -31,7 +41,7 @@ final class KernelPathTests: XCTestCase {
         let a = body()
         KernelChoice.isaPolicy = .avx512
         let b = body()
-        KernelChoice.isaPolicy = .measured
+        KernelChoice.isaPolicy = savedPolicy
         return (a, b)
     }
 
@@ -128,13 +138,14 @@ final class KernelPathTests: XCTestCase {
     }
 
     /// Whole networks through every fused layer kind: 2→64→64→2 (every activation, both layer
-    /// types) and 3→24→40→3 (masked vectors, three-column dots), k = 0…2 tangent blocks, rows
+    /// types), 3→24→40→3 (masked vectors, three-column dots) and 2→48→128→2 (two column panels,
+    /// Wᵀ packed in several 16×16 blocks and edges), k = 0…2 tangent blocks, rows
     /// 1/7/100/131. Forward keeps everything (the StoreAll epilogues) and is followed by
     /// backward (x̄ and W̄ products); evaluate stores only y (StoreOutput) or y and σ'
     /// (StoreSlope). Every output, every buffer forward wrote, x̄ and θ̄ are compared bit for bit.
     func testFusedLayersSameBits() throws {
         try requireBothPaths()
-        for (dimension, hidden) in [(2, [64, 64]), (3, [24, 40])] {
+        for (dimension, hidden) in [(2, [64, 64]), (3, [24, 40]), (2, [48, 128])] {
             for activation in Activation.allCases {
                 for type in LayerType.allCases {
                     let c = ODENetConfiguration(dimension: dimension, hiddenWidths: hidden, activation: activation, layerType: type)

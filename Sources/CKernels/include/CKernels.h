@@ -53,6 +53,9 @@ void cnf_avx512_row_product(long m, long n, long k,
                             const float *_Nonnull b, long ldb,
                             float *_Nonnull c, long ldc);
 
+/* dst[c·ldd + r] = src[r·lds + c] for r < rows, c < cols (packs Wᵀ for the row kernels). */
+void cnf_avx512_transpose(long rows, long cols, const float *_Nonnull src, long lds, float *_Nonnull dst, long ldd);
+
 /* The forward of a fused ConcatSquash/linear layer on m primal rows: C = A·B as
  * cnf_avx512_row_product (into e->output, n wide), then per element, as Networks'
  * FusedPrimalRows: h = C + b, a = h·g + c, y = σ(a), σ'(a), σ''(a) (see avx512.c for the
