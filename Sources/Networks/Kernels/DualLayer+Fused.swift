@@ -5,20 +5,23 @@ import CKernels
 
 /// σ on eight lanes for the fused epilogue; `present` is false for a layer without activation.
 /// `code` names the same σ to the AVX-512 kernels (`cnf_activation`, Sources/CKernels), whose
-/// 16-lane copy of it computes the same bits (tested in `KernelPathTests`).
+/// 16-lane copy of it computes the same bits (tested in `KernelPathTests`); nil (the default)
+/// for a σ they lack, whose fused layers then take the SIMD8 path on every CPU.
 protocol FusedActivationLanes: ActivationLanes {
     static var present: Bool { get }
-    static var code: UInt32 { get }
+    static var code: UInt32? { get }
 }
 
-extension TanhLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32 { 1 } }
-extension SoftplusLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32 { 2 } }
-extension ELULanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32 { 3 } }
-extension SwishLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32 { 4 } }
+extension FusedActivationLanes { static var code: UInt32? { nil } }
+
+extension TanhLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32? { 1 } }
+extension SoftplusLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32? { 2 } }
+extension ELULanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32? { 3 } }
+extension SwishLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32? { 4 } }
 
 enum NoActivationLanes: FusedActivationLanes {
     static var present: Bool { false }
-    static var code: UInt32 { 0 }
+    static var code: UInt32? { 0 }
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) { (a, FastMath.Vector(), FastMath.Vector()) }
 }
@@ -135,7 +138,8 @@ extension DualLayer {
     /// each tangent block; Wᵀ, 16 KB for 64×64, stays in L1 across the blocks). Returns false,
     /// having done nothing, when `KernelChoice` leaves this shape to BLAS.
     ///
-    /// Summation order: each output is Σ_p x_p·W_jp by FMAs in p order (OpenBLAS's order
+    /// Summation order: each output is Σ_p x_p·W_jp by FMAs in p order from +0, on the SIMD8
+    /// and the AVX-512 path alike (the same bits on AVX2 and AVX-512 CPUs; OpenBLAS's order
     /// differs, so low bits differ from the BLAS path); a row's result depends only on that
     /// row, not on the batch size or chunking.
     func fusedForward<S: BLASScalar>(theta: BufferView<S>, t: S, input: BufferView<S>,
@@ -199,10 +203,11 @@ extension DualLayer {
         withAlignedFloats(inW * out) { wt in
             // Wᵀ (in × out) row-major: the kernel's B.
             #if arch(x86_64)
-            if KernelChoice.avx512RowProduct(columns: out, depth: inW, fused: true) {
+            if let code = L.code, KernelChoice.avx512RowProduct(columns: out, depth: inW, fused: true) {
                 // In 16×16 register blocks: 64×64 in ~0.2 µs, the loop below ~2 µs (Zen 5).
                 cnf_avx512_transpose(out, inW, w, inW, wt, out)
-                avx512Forward(L.self, M.self, theta: theta, input: x, wt: wt, rows: n, tangents: k, buffers: b)
+                avx512Forward(L.self, M.self, activation: code, theta: theta, input: x, wt: wt, rows: n, tangents: k,
+                              buffers: b)
                 return
             }
             #endif
@@ -229,7 +234,8 @@ extension DualLayer {
     /// each h the same FMA chain over p, and the epilogue the same operations per element.
     /// Cost: the product at up to 2× the SIMD8 FMA rate and the epilogue at up to 2× its lane
     /// rate, for one extra store and L1 load of each element of h.
-    private func avx512Forward<L: FusedActivationLanes, M: StoreMode>(_: L.Type, _: M.Type, theta: UnsafePointer<Float>,
+    private func avx512Forward<L: FusedActivationLanes, M: StoreMode>(_: L.Type, _: M.Type, activation code: UInt32,
+                                                                      theta: UnsafePointer<Float>,
                                                                       input x: UnsafePointer<Float>,
                                                                       wt: UnsafePointer<Float>, rows n: Int, tangents k: Int,
                                                                       buffers b: FloatBuffers) {
@@ -238,7 +244,7 @@ extension DualLayer {
         let stores = Int32(M.backward ? CNF_STORE_AFFINE | CNF_STORE_CURVATURE : 0) | Int32(M.slope ? CNF_STORE_SLOPE : 0)
         var primal = cnf_fused_rows(bias: theta + biasOffset, gate: g, shift: g + out, slope_in: nil,
                                     affine: b.affine, output: b.output, slope: b.slope, curvature: b.curvature)
-        cnf_avx512_fused_primal_rows(n, out, inW, x, inW, wt, out, cnf_activation(L.code), stores, &primal)
+        cnf_avx512_fused_primal_rows(n, out, inW, x, inW, wt, out, cnf_activation(code), stores, &primal)
         guard k > 0 else { return }
         for block in 1...k {
             let r = block * n

@@ -9,10 +9,67 @@ import Darwin
 #endif
 
 /// Which code computes a layer's products: BLAS, or cnf's kernels (`SmallProducts`) on one of
-/// two instruction-set paths that give the same bits: SIMD8 (AVX2+FMA on x86-64, NEON on arm64)
-/// or AVX-512 (x86-64 CPUs with AVX-512F/VL, detected at run time by cpuid).
+/// two instruction-set paths that give the same bits: SIMD8 (Swift `SIMD8<Float>`: AVX2+FMA on
+/// x86-64, NEON on arm64) or AVX-512 (the C kernels of Sources/CKernels, on x86-64 CPUs whose
+/// cpuid reports AVX-512F/VL, checked once at run time; see `avx512Supported`).
 ///
-/// MEASUREMENTS (filled in below).
+/// Kernels vs BLAS, measured with `cnf bench --kernels` on an AVX2-only AMD EPYC Zen 3 (family
+/// 25 model 1, Debian OpenBLAS 0.3.21 core "Zen", one thread, load 12–15 on 2 cores, medians
+/// of 7 alternated rounds). GFLOP/s, SIMD8 kernel vs sgemm, at m = 100 / 1000 stacked rows:
+///
+///     forward 64→64  m×64·64×64      69 vs 58  /  76 vs 62
+///     x̄ 64→64       m×64·64×64      85 vs 61  /  83 vs 65
+///     W̄ 64→64       64×m·m×64       81 vs 76  /  79 vs 73
+///     forward 2→64   m×2·2×64        35 vs 1.9 /  24 vs 1.3  (store-bound; OpenBLAS ≈ call overhead)
+///     forward 64→2   m×64·64×2       26 vs 11  /  17 vs 11
+///     x̄, W̄ of 2→64 and 64→2                  1.0–40× sgemm
+///     256→256 (not the network's shape)     kernel 0.7–0.9× sgemm (x̄ at m = 100: 1.1×) → BLAS
+///
+/// So: the kernels for Float when the widths fit their tiles and the weights fit in L1
+/// (k·n ≤ 8192, widths ≤ 128), BLAS otherwise and always for Double. Without FMA code
+/// generation (`FUSED_MULTIPLY_ADD` unset: debug builds, or x86-64 without `-target-cpu`) the
+/// same kernels run with a multiply and an add (the 6×16 tile then spills: 44 GFLOP/s on the
+/// 64→64 forward, below OpenBLAS), so there the deep products (k ≥ 16, and W̄ unless one
+/// side is ≤ 2 wide) go back to BLAS and only the narrow ones stay on the kernels.
+///
+/// SIMD8 vs AVX-512, measured with `cnf bench --kernels` on an AMD EPYC Zen 5 (family 26
+/// model 2, AVX-512 with a full 512-bit datapath, ~4 GHz; OpenBLAS 0.3.21 with
+/// OPENBLAS_CORETYPE=Haswell as set on these machines; one thread pinned with `taskset -c 1`;
+/// load average 4–6 on 2 cores from other jobs; medians of 9 alternated rounds, 64-byte-aligned
+/// operands as in the network's workspace). GFLOP/s, avx2 / avx512 / sgemm:
+///
+///                                   m = 100              m = 1000
+///     forward 64→64  m×64·64×64     126 / 251 / 115      130 / 259 / 120
+///     x̄ 64→64       m×64·64×64     127 / 253 / 116      130 / 259 / 119
+///     W̄ 64→64       64×m·m×64      124 / 210 / 116      124 / 219 / 114
+///     forward 2→64   m×2·2×64        71 / 115 /  42       68 / 101 /  46
+///     x̄ 2→64        m×64·64×2       55 / 116 /  25       54 / 110 /  27
+///     W̄ 2→64        64×m·m×2        88 / 129 /  25       92 / 114 /  24
+///     forward 64→2   m×64·64×2       56 / 116 /  25       55 / 113 /  27
+///     x̄ 64→2        m×2·2×64        71 / 116 /  42       68 /  99 /  46
+///     W̄ 64→2        2×m·m×64       115 / 191 /  30      113 / 148 /  23
+///     256→256 (not the network's)   avx512 2.0× avx2 and 2.0–2.2× sgemm; left on BLAS (rule above)
+///
+/// and whole fused ConcatSquash layers (forward, 1 tangent block, evaluate store mode), µs per
+/// call at 50 / 500 primal rows, avx2 / avx512 / BLAS path:
+///
+///     2→64 tanh      2.2 / 1.7 / 2.6       20.2 / 13.9 / 24.0
+///     64→64 tanh    10.5 / 5.0 / 9.4       82.2 / 44.3 / 89.2
+///     64→2 linear   0.61 / 0.45 / 1.22     5.7 / 4.0 / 11.3
+///
+/// AVX-512 is faster on every shape the kernels take (1.24–2.1×; the narrow W̄ least, being
+/// a latency-bound chain of one FMA per row over data streamed from L2), so `.measured` takes
+/// it on all of them wherever the CPU has it. (Unaligned operands cost AVX-512 more: with
+/// 16-byte-aligned arrays the narrow W̄ swung between 0.95× and 1.3× from run to run.)
+///
+/// With OPENBLAS_CORETYPE unset, Debian's OpenBLAS picks its Cooperlake (AVX-512) kernels on
+/// this Zen 5: sgemm then reaches 240–245 GFLOP/s on the 64×64 shapes at m = 100, level with the
+/// AVX-512 kernels on forward and x̄ (0.98–1.17× sgemm) but ahead on W̄ 64→64 at m = 100 (kernel
+/// 0.82× sgemm; 1.13× at m = 1000) and on the narrow products of width 2 (kernel 0.64–0.96×,
+/// except at m = 1000 where sgemm drops to 28 on two of them), while the fused layers stay
+/// ahead of the BLAS path (64→64 tanh at 50 rows: 5.3 vs 7.0 µs). The kernels stay chosen for
+/// those products anyway: their bits are the same on every machine (AVX2 or AVX-512), whereas
+/// OpenBLAS's depend on the core type it picks.
 enum KernelChoice {
     /// Which instruction-set path the kernels may take.
     enum ISAPolicy: String, Sendable {
@@ -80,33 +137,22 @@ enum KernelChoice {
         enabled && q % 16 == 0 && p <= 128 && q <= 128 && (hardwareFMA || p <= 2)
     }
 
-    /// Whether `SmallProducts.rowProduct` runs on AVX-512 for n columns and depth k, with a
-    /// fused epilogue (the layers' forward) or a plain store (x̄).
-    static func avx512RowProduct(columns n: Int, depth k: Int, fused: Bool) -> Bool {
-        switch policy {
-        case .simd8: return false
-        case .avx512: return true
-        case .measured: return true
-        }
-    }
+    /// Whether the AVX-512 kernel computes C = A·B with n columns and depth k: the fused layer
+    /// forward (`fused`) or a plain store (x̄). Measured faster on every such shape (above).
+    static func avx512RowProduct(columns n: Int, depth k: Int, fused: Bool) -> Bool { avx512Measured }
 
-    /// Whether `SmallProducts.rowDotProduct` runs on AVX-512.
-    static func avx512RowDotProduct(columns n: Int, depth k: Int, fused: Bool) -> Bool {
-        switch policy {
-        case .simd8: return false
-        case .avx512: return true
-        case .measured: return true
-        }
-    }
+    /// Whether the AVX-512 kernel computes C = A·Bᵀ with a few columns n, depth k (the 64→2
+    /// forward, the x̄ of 2→64). Measured faster on every such shape (above).
+    static func avx512RowDotProduct(columns n: Int, depth k: Int, fused: Bool) -> Bool { avx512Measured }
 
-    /// Whether `SmallProducts.accumulateOuter` runs on AVX-512.
-    static func avx512Outer(p: Int, q: Int) -> Bool {
-        switch policy {
-        case .simd8: return false
-        case .avx512: return true
-        case .measured: return true
-        }
-    }
+    /// Whether the AVX-512 kernel computes D (p×q) += Uᵀ V (W̄). Measured faster on every such
+    /// shape (above).
+    static func avx512Outer(p: Int, q: Int) -> Bool { avx512Measured }
+
+    /// `.measured`'s answer for the shapes measured (all of the kernels' shapes): AVX-512
+    /// wherever the policy allows it and the CPU has it. A shape found slower would get its own
+    /// condition in the function above that decides it.
+    private static var avx512Measured: Bool { policy != .simd8 }
 
     /// The policy in effect: `.simd8` whatever was asked when the CPU lacks AVX-512.
     static var policy: ISAPolicy { avx512Supported ? isaPolicy : .simd8 }
