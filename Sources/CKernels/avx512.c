@@ -34,6 +34,14 @@
 
 #include "CKernels.h"
 
+/* Per-thread scratch for packed weights (Wᵀ): 64-byte aligned, in thread-local storage, so the
+ * kernels allocate nothing per call (withUnsafeTemporaryAllocation put 16 KB on the heap, and
+ * anything 64-byte aligned, whatever its size). */
+enum { SCRATCH_FLOATS = 8192 };
+static _Thread_local float scratch[SCRATCH_FLOATS] __attribute__((aligned(64)));
+
+float *cnf_kernel_scratch(long count) { return count <= SCRATCH_FLOATS ? scratch : 0; }
+
 #if defined(__x86_64__)
 
 #include <cpuid.h>

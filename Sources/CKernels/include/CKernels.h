@@ -8,7 +8,7 @@
  * bits. Swift calls them only when `cnf_avx512_supported()` is 1 (Networks' KernelChoice).
  *
  * The kernels are declared on x86-64 only; elsewhere (arm64) the Swift SIMD8 kernels are the
- * only path and `cnf_avx512_supported()` returns 0.
+ * only path, `cnf_avx512_supported()` returns 0 and `cnf_kernel_scratch` serves them.
  */
 
 #ifdef __cplusplus
@@ -18,6 +18,11 @@ extern "C" {
 /* 1 when the CPU has AVX-512F and AVX-512VL (and FMA) and the OS saves the ZMM and opmask
  * registers (XCR0), else 0; always 0 off x86-64. Reads cpuid and xgetbv on each call: cache it. */
 int cnf_avx512_supported(void);
+
+/* This thread's scratch for `count` floats, 64-byte aligned (thread-local storage, not
+ * allocated per call), or NULL when count exceeds its 8192 floats. Valid until the thread's
+ * next call: for packing a layer's weights within one kernel call. All platforms. */
+float *_Nullable cnf_kernel_scratch(long count);
 
 /* The activations of the fused layers (Networks' Activation; NONE: a layer without one). */
 typedef enum cnf_activation {

@@ -1,7 +1,5 @@
 import CNFCore
-#if arch(x86_64)
 import CKernels
-#endif
 
 /// σ on eight lanes for the fused epilogue; `present` is false for a layer without activation.
 /// `code` names the same σ to the AVX-512 kernels (`cnf_activation`, Sources/CKernels), whose
@@ -106,14 +104,14 @@ struct FusedTangentElements: ElementEpilogue {
     }
 }
 
-/// `body` with scratch for `count` floats on a 64-byte boundary (so that no 512-bit load of a
-/// packed row straddles two cache lines), on the stack where it fits, as
-/// `withUnsafeTemporaryAllocation`.
+/// `body` with this thread's scratch for `count` floats (packed Wᵀ), 64-byte aligned so that
+/// no 512-bit load of a packed row straddles two cache lines: `cnf_kernel_scratch`'s
+/// thread-local 8192 floats (enough for every shape `KernelChoice` gives the kernels), nothing
+/// allocated; a larger count falls back to `withUnsafeTemporaryAllocation`.
 @inline(__always)
-func withAlignedFloats<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
-    withUnsafeTemporaryAllocation(byteCount: count * MemoryLayout<Float>.stride, alignment: 64) { raw in
-        body(raw.baseAddress!.bindMemory(to: Float.self, capacity: count))
-    }
+func withPackedScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+    if let scratch = cnf_kernel_scratch(count) { return body(scratch) }
+    return withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { body($0.baseAddress!) }
 }
 
 @inline(__always)
@@ -200,7 +198,7 @@ extension DualLayer {
                                                                    rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
         let out = outputWidth, inW = inputWidth
         let w = theta + weightOffset
-        withAlignedFloats(inW * out) { wt in
+        withPackedScratch(inW * out) { wt in
             // Wᵀ (in × out) row-major: the kernel's B.
             #if arch(x86_64)
             if let code = L.code, KernelChoice.avx512RowProduct(columns: out, depth: inW, fused: true) {
@@ -316,7 +314,7 @@ extension DualLayer {
                 return
             }
             if KernelChoice.rowDotProduct(columns: inW, depth: out) {
-                withAlignedFloats(inW * out) { wt in  // Wᵀ (in × out): the dot kernel's B
+                withPackedScratch(inW * out) { wt in  // Wᵀ (in × out): the dot kernel's B
                     for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
                     SmallProducts.rowDotProduct(rows: m, columns: inW, depth: out, a: floats(hbar), lda: out,
                                                 b: wt, ldb: out, epilogue: StoreRows(c: floats(xbar), ldc: inW))
