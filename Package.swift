@@ -49,7 +49,11 @@ let package = Package(
                 dependencies: ["CBLAS", .product(name: "RealModule", package: "swift-numerics")],
                 swiftSettings: [v5]),
         .target(name: "ODE", dependencies: [], swiftSettings: hot),
-        .target(name: "Networks", dependencies: ["CNFCore"], swiftSettings: hot),
+        // CKernels: the AVX-512 matrix kernels, in C so that no AVX-512 instruction can be inlined
+        // into (or linked as a shared specialization for) the haswell-compiled Swift modules;
+        // Networks calls them only on CPUs that have AVX-512 (KernelChoice, Sources/CKernels).
+        .target(name: "CKernels"),
+        .target(name: "Networks", dependencies: ["CNFCore", "CKernels"], swiftSettings: hot),
         .target(name: "Flow", dependencies: ["CNFCore", "ODE", "Networks"], swiftSettings: hot),
         .target(name: "Training", dependencies: ["CNFCore", "ODE", "Networks", "Flow"], swiftSettings: hot),
         .target(name: "Persistence", dependencies: ["CNFCore", "Networks", "Flow", "Training"], swiftSettings: [v5]),

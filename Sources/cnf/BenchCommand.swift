@@ -33,6 +33,7 @@ struct Bench: ParsableCommand {
         if kernels { return printKernelTable() }
         let peak = sgemmPeak()
         print(String(format: "sgemm peak (1 thread, 1000x64 · 64x64): %.1f GFLOP/s; OpenBLAS core %@", peak, BLAS.coreName))
+        print(KernelTiming.pathDescription)
         print("| N | trace | threads | evaluate µs | vjp µs | evaluate GFLOP/s | vjp GFLOP/s | evaluate ÷ bound | vjp ÷ bound | evaluate CPU µs | vjp CPU µs |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for n in sizes {
@@ -57,15 +58,32 @@ struct Bench: ParsableCommand {
         }
     }
 
-    /// Kernel vs sgemm GFLOP/s per product shape at the stacked row counts `(1 + k)·N / chunks`.
+    /// Kernel paths (AVX2, AVX-512 where the CPU has it) vs sgemm GFLOP/s per product shape at
+    /// the stacked row counts `(1 + k)·N / chunks`, then whole fused layers (µs per call) at
+    /// N / chunks primal rows with one tangent block.
     func printKernelTable() {
         let rows = Array(Set(sizes.flatMap { n in [2 * n / chunks, 3 * n / chunks] })).sorted()
-        print("OpenBLAS core \(BLAS.coreName); 1 thread; medians of \(rounds) alternated rounds")
-        print("| product | m | kernel GFLOP/s | sgemm GFLOP/s | kernel ÷ sgemm | path |")
-        print("|---|---|---|---|---|---|")
+        let simd8 = KernelTiming.simd8Name
+        print("\(KernelTiming.pathDescription); OpenBLAS core \(BLAS.coreName); 1 thread; medians of \(rounds) alternated rounds")
+        print("| product | m | \(simd8) GFLOP/s | avx512 GFLOP/s | sgemm GFLOP/s | avx512 ÷ \(simd8) | best kernel ÷ sgemm | path |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in KernelTiming.compare(rows: rows, rounds: rounds) {
-            print(String(format: "| %@ | %d | %.1f | %.1f | %.2f | %@ |", r.shape, r.rows, r.kernelGFLOPS, r.blasGFLOPS,
-                         r.kernelGFLOPS / r.blasGFLOPS, r.chosen ? "kernel" : "BLAS"))
+            let avx512 = r.avx512GFLOPS.map { String(format: "%.1f", $0) } ?? "–"
+            let ratio = r.avx512GFLOPS.map { String(format: "%.2f", $0 / r.simd8GFLOPS) } ?? "–"
+            let best = max(r.simd8GFLOPS, r.avx512GFLOPS ?? 0)
+            print(String(format: "| %@ | %d | %.1f | %@ | %.1f | %@ | %.2f | %@ |", r.shape, r.rows, r.simd8GFLOPS, avx512,
+                         r.blasGFLOPS, ratio, best / r.blasGFLOPS, r.chosen))
+        }
+        print("")
+        print("Fused ConcatSquash layers, forward with 1 tangent block (µs per call; BLAS: sgemm + element-wise passes)")
+        print("| layer | rows | store | \(simd8) µs | avx512 µs | BLAS µs | \(simd8) ÷ avx512 | path |")
+        print("|---|---|---|---|---|---|---|---|")
+        let primal = Array(Set(sizes.map { $0 / chunks })).sorted()
+        for r in KernelTiming.compareLayers(rows: primal, rounds: rounds) {
+            let avx512 = r.avx512Microseconds.map { String(format: "%.2f", $0) } ?? "–"
+            let ratio = r.avx512Microseconds.map { String(format: "%.2f", r.simd8Microseconds / $0) } ?? "–"
+            print(String(format: "| %@ | %d | %@ | %.2f | %@ | %.2f | %@ | %@ |", r.layer, r.rows, r.mode, r.simd8Microseconds,
+                         avx512, r.blasMicroseconds, ratio, r.chosen))
         }
     }
 

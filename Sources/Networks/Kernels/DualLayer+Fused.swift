@@ -1,77 +1,25 @@
 import CNFCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// Which code computes a layer's products: the Swift kernels of `SmallProducts` or BLAS.
-///
-/// Measured with `cnf bench --kernels` (AMD EPYC Zen 3 family 25 model 1, AVX2+FMA, Debian
-/// OpenBLAS 0.3.21 core "Zen", one thread; shared machine under load 12–15 on 2 cores, so
-/// medians of 7 alternated rounds, kernel and sgemm on the same operands). GFLOP/s, kernel vs
-/// sgemm, at m = 100 / 1000 stacked rows (m = 10 000 and more: same ranking, too noisy here):
-///
-///     forward 64→64  m×64·64×64      69 vs 58  /  76 vs 62
-///     x̄ 64→64       m×64·64×64      85 vs 61  /  83 vs 65
-///     W̄ 64→64       64×m·m×64       81 vs 76  /  79 vs 73
-///     forward 2→64   m×2·2×64        35 vs 1.9 /  24 vs 1.3  (store-bound; OpenBLAS ≈ call overhead)
-///     forward 64→2   m×64·64×2       26 vs 11  /  17 vs 11
-///     x̄, W̄ of 2→64 and 64→2                  1.0–40× sgemm
-///     256→256 (not the network's shape)     kernel 0.7–0.9× sgemm (x̄ at m = 100: 1.1×) → BLAS
-///
-/// So: the kernels for Float when the widths fit their tiles and the weights fit in L1
-/// (k·n ≤ 8192, widths ≤ 128), BLAS otherwise and always for Double. Without FMA code
-/// generation (`FUSED_MULTIPLY_ADD` unset: debug builds, or x86-64 without `-target-cpu`) the
-/// same kernels run with a multiply and an add (the 6×16 tile then spills: 44 GFLOP/s on the
-/// 64→64 forward, below OpenBLAS), so there the deep products (k ≥ 16, and W̄ unless one
-/// side is ≤ 2 wide) go back to BLAS and only the narrow ones stay on the kernels.
-enum KernelChoice {
-    /// Set to false to force BLAS everywhere (tests compare the two paths). Starts false when
-    /// the environment has `CNF_KERNELS=blas`: the products then run as cnf 0.1 ran them, so a
-    /// run made before the kernels replays bit for bit (the kernels sum in another order).
-    nonisolated(unsafe) static var enabled: Bool = {
-        guard let value = getenv("CNF_KERNELS") else { return true }
-        return String(cString: value) != "blas"
-    }()
-
-    /// Whether `madd` is one FMA instruction in this build (see `SmallProducts.madd`).
-    static var hardwareFMA: Bool {
-        #if FUSED_MULTIPLY_ADD
-        true
-        #else
-        false
-        #endif
-    }
-
-    /// C = A·B with n columns (a multiple of 8), depth k (a deep product needs FMA to beat BLAS).
-    static func rowProduct(columns n: Int, depth k: Int) -> Bool {
-        enabled && n % 8 == 0 && n <= 128 && k <= 128 && k * n <= 8192 && (hardwareFMA || k < 16)
-    }
-
-    /// C = A·Bᵀ with a few columns n, depth k.
-    static func rowDotProduct(columns n: Int, depth k: Int) -> Bool {
-        enabled && n <= 4 && k <= 256
-    }
-
-    /// D (p×q) += Uᵀ V with q % 16 == 0.
-    static func outer(p: Int, q: Int) -> Bool {
-        enabled && q % 16 == 0 && p <= 128 && q <= 128 && (hardwareFMA || p <= 2)
-    }
-}
+import CKernels
 
 /// σ on eight lanes for the fused epilogue; `present` is false for a layer without activation.
+/// `code` names the same σ to the AVX-512 kernels (`cnf_activation`, Sources/CKernels), whose
+/// 16-lane copy of it computes the same bits (tested in `KernelPathTests`); nil (the default)
+/// for a σ they lack, whose fused layers then take the SIMD8 path on every CPU.
 protocol FusedActivationLanes: ActivationLanes {
     static var present: Bool { get }
+    static var code: UInt32? { get }
 }
 
-extension TanhLanes: FusedActivationLanes { static var present: Bool { true } }
-extension SoftplusLanes: FusedActivationLanes { static var present: Bool { true } }
-extension ELULanes: FusedActivationLanes { static var present: Bool { true } }
-extension SwishLanes: FusedActivationLanes { static var present: Bool { true } }
+extension FusedActivationLanes { static var code: UInt32? { nil } }
+
+extension TanhLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32? { 1 } }
+extension SoftplusLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32? { 2 } }
+extension ELULanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32? { 3 } }
+extension SwishLanes: FusedActivationLanes { static var present: Bool { true }; static var code: UInt32? { 4 } }
 
 enum NoActivationLanes: FusedActivationLanes {
     static var present: Bool { false }
+    static var code: UInt32? { 0 }
     @inline(__always)
     static func lanes(_ a: FastMath.Vector) -> (FastMath.Vector, FastMath.Vector, FastMath.Vector) { (a, FastMath.Vector(), FastMath.Vector()) }
 }
@@ -134,6 +82,7 @@ struct FusedPrimalElements: ElementEpilogue {
     let bias, gate, shift: UnsafePointer<Float>
     let affine, output: UnsafeMutablePointer<Float>
     let width: Int
+    var productDestination: (UnsafeMutablePointer<Float>, Int) { (output, width) }
     @inline(__always) func finish(row: Int, column: Int, _ value: Float) {
         let h = value + bias[column]
         affine[row * width + column] = h
@@ -146,12 +95,23 @@ struct FusedTangentElements: ElementEpilogue {
     let slope: UnsafePointer<Float>?
     let affine, output: UnsafeMutablePointer<Float>
     let width: Int
+    var productDestination: (UnsafeMutablePointer<Float>, Int) { (output, width) }
     @inline(__always) func finish(row: Int, column: Int, _ value: Float) {
         let o = row * width + column
         affine[o] = value
         let a = value * gate[column]
         output[o] = slope.map { $0[o] * a } ?? a
     }
+}
+
+/// `body` with this thread's scratch for `count` floats (packed Wᵀ), 64-byte aligned so that
+/// no 512-bit load of a packed row straddles two cache lines: `cnf_kernel_scratch`'s
+/// thread-local 8192 floats (enough for every shape `KernelChoice` gives the kernels), nothing
+/// allocated; a larger count falls back to `withUnsafeTemporaryAllocation`.
+@inline(__always)
+func withPackedScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> R) -> R {
+    if let scratch = cnf_kernel_scratch(count) { return body(scratch) }
+    return withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { body($0.baseAddress!) }
 }
 
 @inline(__always)
@@ -176,7 +136,8 @@ extension DualLayer {
     /// each tangent block; Wᵀ, 16 KB for 64×64, stays in L1 across the blocks). Returns false,
     /// having done nothing, when `KernelChoice` leaves this shape to BLAS.
     ///
-    /// Summation order: each output is Σ_p x_p·W_jp by FMAs in p order (OpenBLAS's order
+    /// Summation order: each output is Σ_p x_p·W_jp by FMAs in p order from +0, on the SIMD8
+    /// and the AVX-512 path alike (the same bits on AVX2 and AVX-512 CPUs; OpenBLAS's order
     /// differs, so low bits differ from the BLAS path); a row's result depends only on that
     /// row, not on the batch size or chunking.
     func fusedForward<S: BLASScalar>(theta: BufferView<S>, t: S, input: BufferView<S>,
@@ -237,9 +198,17 @@ extension DualLayer {
                                                                    rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
         let out = outputWidth, inW = inputWidth
         let w = theta + weightOffset
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: inW * out) { packed in
+        withPackedScratch(inW * out) { wt in
             // Wᵀ (in × out) row-major: the kernel's B.
-            let wt = packed.baseAddress!
+            #if arch(x86_64)
+            if let code = L.code, KernelChoice.avx512RowProduct(columns: out, depth: inW, fused: true) {
+                // In 16×16 register blocks: 64×64 in ~0.2 µs, the loop below ~2 µs (Zen 5).
+                cnf_avx512_transpose(out, inW, w, inW, wt, out)
+                avx512Forward(L.self, M.self, activation: code, theta: theta, input: x, wt: wt, rows: n, tangents: k,
+                              buffers: b)
+                return
+            }
+            #endif
             for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
             let g = UnsafePointer(b.gate)
             SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x, lda: inW, b: wt, ldb: out,
@@ -255,6 +224,35 @@ extension DualLayer {
             }
         }
     }
+
+    #if arch(x86_64)
+    /// `rowForward` on the AVX-512 kernels: `cnf_avx512_fused_primal_rows` (the product in 6×64
+    /// tiles, then the epilogue on 16 lanes from L1, 48 rows at a time) and one
+    /// `cnf_avx512_fused_tangent_rows` per tangent block. The same bits as the SIMD8 tiles:
+    /// each h the same FMA chain over p, and the epilogue the same operations per element.
+    /// Cost: the product at up to 2× the SIMD8 FMA rate and the epilogue at up to 2× its lane
+    /// rate, for one extra store and L1 load of each element of h.
+    private func avx512Forward<L: FusedActivationLanes, M: StoreMode>(_: L.Type, _: M.Type, activation code: UInt32,
+                                                                      theta: UnsafePointer<Float>,
+                                                                      input x: UnsafePointer<Float>,
+                                                                      wt: UnsafePointer<Float>, rows n: Int, tangents k: Int,
+                                                                      buffers b: FloatBuffers) {
+        let out = outputWidth, inW = inputWidth
+        let g = UnsafePointer(b.gate)
+        let stores = Int32(M.backward ? CNF_STORE_AFFINE | CNF_STORE_CURVATURE : 0) | Int32(M.slope ? CNF_STORE_SLOPE : 0)
+        var primal = cnf_fused_rows(bias: theta + biasOffset, gate: g, shift: g + out, slope_in: nil,
+                                    affine: b.affine, output: b.output, slope: b.slope, curvature: b.curvature)
+        cnf_avx512_fused_primal_rows(n, out, inW, x, inW, wt, out, cnf_activation(code), stores, &primal)
+        guard k > 0 else { return }
+        for block in 1...k {
+            let r = block * n
+            var tangent = cnf_fused_rows(bias: nil, gate: g, shift: nil, slope_in: UnsafePointer(b.slope),
+                                         affine: b.affine + r * out, output: b.output + r * out, slope: nil, curvature: nil)
+            cnf_avx512_fused_tangent_rows(n, out, inW, x + r * inW, inW, wt, out, L.present ? 1 : 0,
+                                          M.backward ? Int32(CNF_STORE_AFFINE) : 0, &tangent)
+        }
+    }
+    #endif
 
     private func narrowForward(theta: UnsafePointer<Float>, input x: UnsafePointer<Float>,
                                rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
@@ -316,8 +314,7 @@ extension DualLayer {
                 return
             }
             if KernelChoice.rowDotProduct(columns: inW, depth: out) {
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: inW * out) { packed in
-                    let wt = packed.baseAddress!  // Wᵀ (in × out): the dot kernel's B
+                withPackedScratch(inW * out) { wt in  // Wᵀ (in × out): the dot kernel's B
                     for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
                     SmallProducts.rowDotProduct(rows: m, columns: inW, depth: out, a: floats(hbar), lda: out,
                                                 b: wt, ldb: out, epilogue: StoreRows(c: floats(xbar), ldc: inW))

@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import CKernels
+#endif
+
 /// Register-blocked single-precision matrix products for the dynamics network's small shapes
 /// (widths 2 and 64, batches of 100 to 30 000 stacked rows), written with `SIMD8<Float>` so that
 /// on x86-64 with `-target-cpu haswell` (and `FUSED_MULTIPLY_ADD`) every `madd` is one 256-bit FMA.
@@ -12,7 +16,20 @@
 /// `rowProduct` hands each finished 8-wide piece of C to an epilogue, so the ConcatSquash gate,
 /// the bias and the activation run on registers (see `DualLayer+Fused.swift`).
 ///
-/// All unsafe memory access of the kernels is in this file and `DualLayer+Fused.swift`.
+/// Two instruction-set paths compute the same bits (see `KernelChoice` for which runs):
+/// - SIMD8 (the `…SIMD8` functions here): 256-bit AVX2+FMA on x86-64, NEON on arm64; the
+///   portable path, and the only one off x86-64.
+/// - AVX-512 (x86-64 CPUs with AVX-512F/VL, chosen at run time): the C kernels of
+///   `Sources/CKernels/avx512.c`, tiles of 6 rows × 64 columns in 512-bit registers. Each output
+///   is the same FMA chain in the same order as in the SIMD8 tiles (vectorized across output
+///   columns, summed over k in order from +0), and `rowDotProduct` keeps `sum`'s reduction
+///   tree, so the two paths agree bit for bit (tested in `KernelPathTests`). `rowProduct`
+///   takes this path for plain stores (x̄); the fused layers call the C kernels' own fused
+///   forward (gate, bias and activation on 16 lanes, `DualLayer.avx512Forward`); the dot
+///   kernel writes the raw product and the Swift element epilogue reads it back from L1.
+///
+/// All unsafe memory access of the kernels is in this file and `DualLayer+Fused.swift` (and,
+/// for the AVX-512 path, in the C kernels).
 @usableFromInline
 enum SmallProducts {
     @usableFromInline typealias V = SIMD8<Float>
@@ -50,17 +67,33 @@ enum SmallProducts {
 /// What `rowProduct` does with each finished piece C[row, column ..< column + 8].
 protocol RowEpilogue {
     func finish(row: Int, column: Int, _ value: SIMD8<Float>)
+    /// (start, leading dimension) when `finish` only stores C there (`StoreRows`), else nil.
+    /// Only such products take the AVX-512 `rowProduct`; the fused layers call their own
+    /// AVX-512 kernels (`DualLayer.avx512Forward`).
+    var plainStore: (UnsafeMutablePointer<Float>, Int)? { get }
 }
+
+extension RowEpilogue { var plainStore: (UnsafeMutablePointer<Float>, Int)? { nil } }
 
 /// What `rowDotProduct` does with each finished element C[row, column].
 protocol ElementEpilogue {
     func finish(row: Int, column: Int, _ value: Float)
+    /// Where the AVX-512 path stores the raw C (start, leading dimension) before handing it back
+    /// to `finish`: memory that `finish` may overwrite (for the fused layers, their output rows).
+    var productDestination: (UnsafeMutablePointer<Float>, Int) { get }
+    /// True when `finish` stores the value at `productDestination` and does nothing else.
+    static var storesProduct: Bool { get }
 }
+
+extension ElementEpilogue { static var storesProduct: Bool { false } }
 
 /// C = value: a plain store with leading dimension `ldc`.
 struct StoreRows: RowEpilogue, ElementEpilogue {
     let c: UnsafeMutablePointer<Float>
     let ldc: Int
+    var plainStore: (UnsafeMutablePointer<Float>, Int)? { (c, ldc) }
+    var productDestination: (UnsafeMutablePointer<Float>, Int) { (c, ldc) }
+    static var storesProduct: Bool { true }
     @inline(__always) func finish(row: Int, column: Int, _ value: SIMD8<Float>) {
         SmallProducts.store(value, c + row * ldc + column)
     }
@@ -70,16 +103,32 @@ struct StoreRows: RowEpilogue, ElementEpilogue {
 }
 
 extension SmallProducts {
-    /// C = A·B with A m×k (leading dimension lda) and B k×n row-major (ldb); n % 8 == 0.
+    /// C = A·B with A m×k (leading dimension lda) and B k×n row-major (ldb); n % 8 == 0, on the
+    /// path `KernelChoice.avx512RowProduct` picks (the same bits either way).
+    /// - Complexity: O(m·n·k).
+    @inline(__always)
+    static func rowProduct<E: RowEpilogue>(rows m: Int, columns n: Int, depth k: Int,
+                                           a: UnsafePointer<Float>, lda: Int,
+                                           b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
+        #if arch(x86_64)
+        if let (c, ldc) = e.plainStore, KernelChoice.avx512RowProduct(columns: n, depth: k, fused: false) {
+            cnf_avx512_row_product(m, n, k, a, lda, b, ldb, c, ldc)
+            return
+        }
+        #endif
+        rowProductSIMD8(rows: m, columns: n, depth: k, a: a, lda: lda, b: b, ldb: ldb, epilogue: e)
+    }
+
+    /// `rowProduct` in SIMD8 registers: C[i, j] = fma(A[i, k−1], B[k−1, j], … fma(A[i, 0], B[0, j], +0)).
     ///
     /// Tiles of 6 rows × 16 columns: twelve accumulators, two loads of B and six broadcasts of
     /// A per step of k (Haswell/Zen: 16 vector registers). A last partial tile repeats its last
     /// row and stores only the real ones. B's 16-column panel (k·64 bytes) stays in L1.
     /// - Complexity: O(m·n·k).
     @inline(__always)
-    static func rowProduct<E: RowEpilogue>(rows m: Int, columns n: Int, depth k: Int,
-                                           a: UnsafePointer<Float>, lda: Int,
-                                           b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
+    static func rowProductSIMD8<E: RowEpilogue>(rows m: Int, columns n: Int, depth k: Int,
+                                                a: UnsafePointer<Float>, lda: Int,
+                                                b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
         var i = 0
         while i < m {
             let last = m - 1
@@ -132,14 +181,30 @@ extension SmallProducts {
         }
     }
 
-    /// C = A·Bᵀ with A m×k (lda) and B n×k row-major (ldb), for a narrow C (the 64 → 2 layer):
-    /// each element is a dot product along k, eight lanes at a time, four rows per step; the
-    /// lanes are summed in a fixed order and a k % 8 tail is added after.
+    /// C = A·Bᵀ with A m×k (lda) and B n×k row-major (ldb), for a narrow C (n ≤ 4), on the path
+    /// `KernelChoice.avx512RowDotProduct` picks (the same bits either way).
     /// - Complexity: O(m·n·k).
     @inline(__always)
     static func rowDotProduct<E: ElementEpilogue>(rows m: Int, columns n: Int, depth k: Int,
                                                   a: UnsafePointer<Float>, lda: Int,
                                                   b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
+        #if arch(x86_64)
+        if KernelChoice.avx512RowDotProduct(columns: n, depth: k, fused: !E.storesProduct) {
+            rowDotProductAVX512(rows: m, columns: n, depth: k, a: a, lda: lda, b: b, ldb: ldb, epilogue: e)
+            return
+        }
+        #endif
+        rowDotProductSIMD8(rows: m, columns: n, depth: k, a: a, lda: lda, b: b, ldb: ldb, epilogue: e)
+    }
+
+    /// `rowDotProduct` in SIMD8 registers (the 64 → 2 layer):
+    /// each element is a dot product along k, eight lanes at a time, four rows per step; the
+    /// lanes are summed in a fixed order and a k % 8 tail is added after.
+    /// - Complexity: O(m·n·k).
+    @inline(__always)
+    static func rowDotProductSIMD8<E: ElementEpilogue>(rows m: Int, columns n: Int, depth k: Int,
+                                                       a: UnsafePointer<Float>, lda: Int,
+                                                       b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
         let full = k & ~7
         var i = 0
         while i < m {
@@ -172,16 +237,31 @@ extension SmallProducts {
     }
 
     /// D[u, v] += Σ_r U[r, u] · V[r, v] for u < p, v < q, with D[u, v] at d[u·du + v·dv]
-    /// (dv = 1: D row-major; du = 1: D transposed). q % 16 == 0.
+    /// (dv = 1: D row-major; du = 1: D transposed). q % 16 == 0. On the path
+    /// `KernelChoice.avx512Outer` picks (the same bits either way).
+    /// - Complexity: O(m·p·q).
+    static func accumulateOuter(rows m: Int, u: UnsafePointer<Float>, ldu: Int, p: Int,
+                                v: UnsafePointer<Float>, ldv: Int, q: Int,
+                                d: UnsafeMutablePointer<Float>, du: Int, dv: Int) {
+        #if arch(x86_64)
+        if KernelChoice.avx512Outer(p: p, q: q) {
+            cnf_avx512_accumulate_outer(m, u, ldu, p, v, ldv, q, d, du, dv)
+            return
+        }
+        #endif
+        accumulateOuterSIMD8(rows: m, u: u, ldu: ldu, p: p, v: v, ldv: ldv, q: q, d: d, du: du, dv: dv)
+    }
+
+    /// `accumulateOuter` in SIMD8 registers.
     ///
     /// Tiles of `rowsPerTile` (6 or 2) values of u × 16 or 32 values of v, twelve or eight
     /// accumulators; the m rows are walked in blocks of 64, so a block of U and V stays in L1
     /// while every tile passes over it. Each D element gets one FMA per row, in row order,
     /// whatever the blocking.
     /// - Complexity: O(m·p·q).
-    static func accumulateOuter(rows m: Int, u: UnsafePointer<Float>, ldu: Int, p: Int,
-                                v: UnsafePointer<Float>, ldv: Int, q: Int,
-                                d: UnsafeMutablePointer<Float>, du: Int, dv: Int) {
+    static func accumulateOuterSIMD8(rows m: Int, u: UnsafePointer<Float>, ldu: Int, p: Int,
+                                     v: UnsafePointer<Float>, ldv: Int, q: Int,
+                                     d: UnsafeMutablePointer<Float>, du: Int, dv: Int) {
         let block = 64
         var r0 = 0
         while r0 < m {
@@ -279,3 +359,36 @@ extension SmallProducts {
         }
     }
 }
+
+#if arch(x86_64)
+extension SmallProducts {
+    /// Rows per call of the AVX-512 dot kernel when an epilogue follows: the block's raw C is
+    /// still in L1 when the epilogue reads it back. A multiple of the C tile's 8 rows.
+    static var avx512Block: Int { 48 }
+
+    /// `rowDotProduct` on the AVX-512 kernel (`cnf_avx512_row_dot_product`: eight rows, two per
+    /// ZMM, × up to four columns; the same eight FMA chains per element as `rowDotProductSIMD8`
+    /// and `sum`'s reduction tree, done for 16 elements at once). Cost: the dot products at up
+    /// to 2× the SIMD8 rate, plus, with an epilogue, one store and one L1 load of each element.
+    @inline(__always)
+    static func rowDotProductAVX512<E: ElementEpilogue>(rows m: Int, columns n: Int, depth k: Int,
+                                                        a: UnsafePointer<Float>, lda: Int,
+                                                        b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
+        let (c, ldc) = e.productDestination
+        if E.storesProduct {
+            cnf_avx512_row_dot_product(m, n, k, a, lda, b, ldb, c, ldc)
+            return
+        }
+        var i = 0
+        while i < m {
+            let rows = Swift.min(avx512Block, m - i)
+            cnf_avx512_row_dot_product(rows, n, k, a + i * lda, lda, b, ldb, c + i * ldc, ldc)
+            for row in i..<(i + rows) {
+                let cr = c + row * ldc
+                for j in 0..<n { e.finish(row: row, column: j, cr[j]) }
+            }
+            i += rows
+        }
+    }
+}
+#endif
