@@ -24,7 +24,8 @@ import Darwin
 /// learning at a lower rate stays there as long as it pays (checkerboard's edges sharpen over
 /// thousands of iterations at each rate); one that has settled passes through the steps at
 /// `window` validations each. Near the budget the remaining steps are taken at `minAnneal`
-/// iterations each, so that the run always ends at the lowest rate.
+/// iterations each (a short run: budget / (2 (steps + 1)) each), so that the run always ends at
+/// the lowest rate.
 /// With `decay` nil (cnf 0.2–0.3): a cosine anneal over max(`minAnneal`, `annealFraction` ×
 /// iterations so far), and training ends with it.
 /// While the anneal still improves validation faster than `extendRate` nats per 1 000
@@ -125,10 +126,12 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         case .cosine:
             return peak * 0.5 * (1 + cos(Double.pi * Double(i) / Double(max(budget, 1))))
         case .plateau where rule.decay != nil:
-            // Near the budget every remaining step gets minAnneal iterations.
+            // Near the budget every remaining step gets minAnneal iterations (a small budget: an
+            // equal share of half of it).
             let current = level ?? 0
+            let share = max(1, min(rule.minAnneal, budget / (2 * (rule.steps + 1))))
             var forced = current
-            while forced < rule.steps && i >= budget - (rule.steps - forced) * rule.minAnneal { forced += 1 }
+            while forced < rule.steps && i >= budget - (rule.steps - forced) * share { forced += 1 }
             if forced > current { enterLevel(forced, at: i) }
             return peak * pow(rule.decay!, Double(level ?? 0))
         case .plateau:

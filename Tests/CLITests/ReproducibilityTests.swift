@@ -112,7 +112,7 @@ final class ConfigReplayTests: XCTestCase {
         let b = try CLI.run(["fit", "--dataset", "moons", "--seed", "4", "--iters", "30", "--batch-size", "64",
                              "--dims", "16-16", "--atol", "1e-5", "--rtol", "1e-5", "--lr", "0.001",
                              "--lr-schedule", "cosine", "--warmup", "0", "--trace", "hutchinson", "--train-time", "false", "--ema", "0",
-                             "--eval-every", "10", "--validation-size", "200", "--out", dir + "/b"])
+                             "--eval-every", "10", "--validation-size", "200", "--validation-fraction", "0", "--out", dir + "/b"])
         XCTAssertEqual(b.status, 0, b.stderr)
         XCTAssertEqual(try bytes(dir + "/a/model.safetensors").count, try bytes(dir + "/b/model.safetensors").count)
         let wa = try CLI.weights(dir + "/a/model.safetensors"), wb = try CLI.weights(dir + "/b/model.safetensors")
@@ -131,7 +131,7 @@ final class ConfigReplayTests: XCTestCase {
         let args = ["fit", "--dataset", "circles", "--seed", "2", "--iters", "1000", "--batch-size", "64",
                     "--dims", "16-16", "--eval-every", "5", "--validation-size", "100", "--lr", "0.01",
                     "--lr-schedule", "plateau", "--patience", "1", "--min-delta", "10", "--warmup", "3",
-                    "--ema", "0.9", "--atol", "1e-3", "--rtol", "1e-3"]
+                    "--ema", "0.9", "--atol", "1e-3", "--rtol", "1e-3", "--decay", "0"]
         // min-delta 10 nats: no validation after the first counts as an improvement, so with
         // patience 1 the anneal starts at the second validation (iteration 10), lasts
         // max(minAnneal 300, ½ · 10) iterations, and — its length fixed (--extend-rate 0) —
@@ -165,6 +165,34 @@ final class ConfigReplayTests: XCTestCase {
         let ema = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/whole/eval-ema.json"))) as! [String: Any]
         XCTAssertEqual(ema["checkpoint"] as? String, "ema")
         XCTAssertEqual(ema["n"] as? Int, 500)
+    }
+
+    /// The default schedule (the trend rule ends each rate's phase, the step anneal lowers the
+    /// rate): a run interrupted during a lower step resumes to the uninterrupted run's bits.
+    func testStepAnnealResumeBitIdentical() throws {
+        let dir = CLI.temporaryFolder()
+        let args = ["fit", "--dataset", "circles", "--seed", "3", "--iters", "2000", "--batch-size", "64",
+                    "--dims", "16-16", "--eval-every", "10", "--validation-size", "100", "--lr", "0.01",
+                    "--warmup", "3", "--min-peak", "40", "--min-gain", "0.5", "--window", "3",
+                    "--atol", "1e-3", "--rtol", "1e-3"]
+        // min-gain 0.5 nats: each phase ends after its 3 validations (30 iterations) at the latest.
+        let whole = try CLI.run(args + ["--out", dir + "/whole"])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        let rates = try String(contentsOfFile: dir + "/whole/metrics.csv", encoding: .utf8).split(separator: "\n")
+            .dropFirst().map { Double($0.split(separator: ",").last!)! }
+        // Four rates (peak and three steps of × 0.3), in order, and the run ended by itself.
+        let distinct = rates.reduce(into: [Double]()) { if $0.last != $1 { $0.append($1) } }
+        XCTAssertEqual(distinct.suffix(4).map { ($0 / 0.01 * 1000).rounded() / 1000 }, [1, 0.3, 0.09, 0.027])
+        XCTAssertLessThan(rates.count, 2000)
+        XCTAssertTrue(whole.stderr.contains("step 3 of 3"), whole.stderr)
+        let stopAt = rates.count - 20
+        let stopped = try CLI.run(args + ["--out", dir + "/parts", "--stop-after", "\(stopAt)"])
+        XCTAssertEqual(stopped.status, 130, stopped.stderr)
+        let resumed = try CLI.run(["fit", "--resume", "--out", dir + "/parts"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        for f in ["model", "ema", "best"] {
+            XCTAssertEqual(try CLI.weights(dir + "/whole/\(f).safetensors"), try CLI.weights(dir + "/parts/\(f).safetensors"), f)
+        }
     }
 }
 

@@ -14,6 +14,7 @@ final class ScheduleTests: XCTestCase {
         t.plateau.annealFraction = 0.5
         t.plateau.minAnneal = 50
         t.plateau.minGain = nil      // the patience rule (cnf 0.3); the trend rule has its own tests
+        t.plateau.decay = nil        // the cosine anneal (cnf 0.3); the step anneal has its own tests
         return t
     }
 
@@ -69,6 +70,69 @@ final class ScheduleTests: XCTestCase {
         XCTAssertGreaterThan(expected, 21)
     }
 
+    func stepSection(iters: Int = 10_000) -> FitConfig.TrainingSection {
+        var t = trendSection(iters: iters)
+        t.plateau.decay = 0.5
+        t.plateau.steps = 2
+        t.plateau.minAnneal = 100
+        return t
+    }
+
+    /// The step anneal: each phase (the peak, then each lower rate) ends by the trend rule fitted
+    /// to that phase's validations alone; the rate halves at each end (decay 0.5), and the end
+    /// of the last step (2) ends the run.
+    func testStepAnnealLowersTheRateWhenEachPhaseSettles() {
+        var s = LearningRateSchedule(stepSection())
+        XCTAssertEqual(s.rate(at: 0), 0.01)
+        // Peak: improving fast until 1000 (projected gain ≥ 0.01), then flat → ends at the first
+        // validation whose fitted window (half the peak's validations, ≥ 3) is flat enough.
+        var nll = 3.0, k = 0
+        while s.annealStart == nil {
+            k += 1
+            if k <= 10 { nll -= 0.01 }
+            s.observe(validation: nll, after: 100 * k)
+            XCTAssertLessThan(k, 100)
+        }
+        let peakEnd = 100 * k
+        XCTAssertGreaterThan(peakEnd, 1000)
+        XCTAssertEqual(s.level, 1)
+        XCTAssertEqual(s.rate(at: peakEnd), 0.005)
+        // Step 1 does not end before it has `window` (3) validations of its own, however flat.
+        s.observe(validation: nll, after: peakEnd + 100)
+        s.observe(validation: nll, after: peakEnd + 200)
+        XCTAssertEqual(s.level, 1)
+        s.observe(validation: nll, after: peakEnd + 300)
+        XCTAssertEqual(s.level, 2)
+        XCTAssertEqual(s.rate(at: peakEnd + 300), 0.0025)
+        XCTAssertFalse(s.isFinished(iterationsDone: peakEnd + 300))
+        // Step 2 still gaining 1e-4 per iteration holds; flat, it ends the run.
+        for j in 4...6 { nll -= 0.01; s.observe(validation: nll, after: peakEnd + 100 * j) }
+        XCTAssertNil(s.finishedAt)
+        for j in 7...20 where s.finishedAt == nil { s.observe(validation: nll, after: peakEnd + 100 * j) }
+        let end = s.finishedAt!
+        XCTAssertEqual(s.level, 2)
+        XCTAssertFalse(s.isFinished(iterationsDone: end - 1))
+        XCTAssertTrue(s.isFinished(iterationsDone: end))
+    }
+
+    /// Near the budget the remaining steps are forced, minAnneal (100) iterations each, so the
+    /// run ends at the lowest rate whatever validation says.
+    func testStepAnnealIsForcedNearTheBudget() {
+        var s = LearningRateSchedule(stepSection(iters: 1000))
+        // Always improving: no phase ends by itself.
+        var rates: [Double] = []
+        for i in 0..<1000 {
+            rates.append(s.rate(at: i))
+            if i % 100 == 99 { s.observe(validation: 10 - Double(i) / 100, after: i + 1) }
+        }
+        XCTAssertEqual(rates[799], 0.01)
+        XCTAssertEqual(rates[800], 0.005)          // 1000 − 2 × 100
+        XCTAssertEqual(rates[899], 0.005)
+        XCTAssertEqual(rates[900], 0.0025)
+        XCTAssertEqual(rates[999], 0.0025)
+        XCTAssertTrue(s.isFinished(iterationsDone: 1000))
+    }
+
     /// The trend rule's history is part of the saved state: a resumed run ends its peak where
     /// an uninterrupted one does.
     func testTrendRuleStateResumes() throws {
@@ -87,6 +151,22 @@ final class ScheduleTests: XCTestCase {
         }
         XCTAssertNotNil(a.annealStart)
         XCTAssertEqual(a, b)
+        // The same for the step anneal (level, its start and validations, the end).
+        var c = LearningRateSchedule(stepSection()), d = LearningRateSchedule(stepSection())
+        nll = 3.0
+        for k in 1...80 {
+            nll -= k < 20 ? 0.01 : 0.00001
+            _ = c.rate(at: 100 * k - 1); _ = d.rate(at: 100 * k - 1)
+            c.observe(validation: nll, after: 100 * k)
+            if k == 30 {
+                let saved = try JSONDecoder().decode(LearningRateSchedule.self, from: try JSONEncoder().encode(d))
+                d = LearningRateSchedule(stepSection())
+                d.resume(from: saved)
+            }
+            d.observe(validation: nll, after: 100 * k)
+        }
+        XCTAssertNotNil(c.finishedAt)
+        XCTAssertEqual(c, d)
     }
 
     func testWarmUpIsLinearThenCosineMatchesItsFormula() {
