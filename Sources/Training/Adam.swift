@@ -25,6 +25,9 @@ public struct Adam: Sendable {
     public var beta2: Double
     public var epsilon: Double
     public var weightDecay: Double
+    /// Per-parameter factors on the learning rate (nil = 1 everywhere): the trainer slows the
+    /// integration times' τ this way (see `TrainingSection.timeRate`).
+    public var rateScale: [Double]? = nil
     /// Steps taken, and the first and second moment estimates; saved with a checkpoint.
     public private(set) var state: State
 
@@ -75,6 +78,8 @@ public struct Adam: Sendable {
         let stepSize = learningRate / (1 - pow(beta1, t))
         let correction2 = (1 - pow(beta2, t)).squareRoot()
         let b1 = beta1, b2 = beta2, eps = epsilon, decay = weightDecay, count = parameterCount
+        let scale = rateScale
+        precondition(scale == nil || scale!.count == count, "rateScale must have one factor per parameter")
         state.m.withMutableBufferView { m in
             state.v.withMutableBufferView { v in
                 for i in 0..<count {
@@ -82,7 +87,8 @@ public struct Adam: Sendable {
                     let g = gradient[i] + decay * theta
                     m[i] = b1 * m[i] + (1 - b1) * g
                     v[i] = b2 * v[i] + (1 - b2) * g * g
-                    parameters[i] = S(theta - stepSize * m[i] / (v[i].squareRoot() / correction2 + eps))
+                    let rate = scale.map { stepSize * $0[i] } ?? stepSize
+                    parameters[i] = S(theta - rate * m[i] / (v[i].squareRoot() / correction2 + eps))
                 }
             }
         }

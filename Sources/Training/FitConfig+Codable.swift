@@ -125,7 +125,7 @@ extension FitConfig.AdjointSection: OverlayDecodable {
 
 extension FitConfig.TrainingSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case iters, batchSize, lr, schedule, warmup, weightDecay, clip, ema, plateau, chunks
+        case iters, batchSize, lr, schedule, warmup, weightDecay, clip, ema, timeRate, plateau, chunks
     }
     /// Every key, nil options as null: a file means the same whatever later versions' defaults.
     public func encode(to encoder: Encoder) throws {
@@ -138,6 +138,7 @@ extension FitConfig.TrainingSection: OverlayDecodable {
         try c.encode(weightDecay, forKey: .weightDecay)
         try c.encode(clip, forKey: .clip)
         try c.encode(ema, forKey: .ema)
+        try c.encode(timeRate, forKey: .timeRate)
         try c.encode(plateau, forKey: .plateau)
         try c.encode(chunks, forKey: .chunks)
     }
@@ -152,6 +153,7 @@ extension FitConfig.TrainingSection: OverlayDecodable {
         try c.update(&weightDecay, .weightDecay)
         try c.update(&clip, .clip)
         try c.update(&ema, .ema)
+        try c.update(&timeRate, .timeRate)
         try c.overlay(&plateau, .plateau)
         try c.update(&chunks, .chunks)
     }

@@ -138,6 +138,10 @@ public struct FitConfig: Codable, Equatable, Sendable {
         public var ema: Double? = 0.99
         /// The plateau schedule's rule (see `PlateauSchedule`).
         public var plateau = PlateauRule()
+        /// A factor on the learning rate of the integration times' roots τ (T = τ²; with a learned
+        /// T). Adam moves every parameter by about the rate per step whatever its scale, so at a
+        /// peak of 3e-2 an unscaled τ ≈ 0.7 can collapse within the warm-up; 1 = no scaling.
+        public var timeRate: Double = 1
         /// The batch is cut into this many chunks for parallel work. Part of the arithmetic
         /// (the order of sums), so part of the configuration; the number of threads that run
         /// the chunks is not (results do not depend on it), so it is not recorded here.
@@ -194,6 +198,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
         if t.weightDecay < 0 { return "--weight-decay must be ≥ 0, got \(t.weightDecay)" }
         if let c = t.clip, !(c > 0 && c.isFinite) { return "--clip must be positive, got \(c)" }
         if let e = t.ema, !(e > 0 && e < 1) { return "--ema must be in (0, 1), got \(e)" }
+        if !(t.timeRate > 0 && t.timeRate.isFinite) { return "--time-rate must be positive, got \(t.timeRate)" }
         if let msg = t.plateau.validationError() { return msg }
         if density.kinetic < 0 || density.jacobian < 0 { return "--kinetic and --jacobian must be ≥ 0" }
         if validation.every < 1 { return "--eval-every must be ≥ 1, got \(validation.every)" }
@@ -220,6 +225,9 @@ extension FitConfig {
         /// FFJORD's 2019 toy recipe (cnf 0.1's defaults): Hutchinson trace, tolerance 1e-5,
         /// Adam lr 1e-3 cosine-annealed over a fixed 10 000 iterations, validation every 500.
         case ffjord
+        /// cnf 0.3's defaults: one block with a learned T (unscaled rate), the plateau schedule
+        /// with the patience rule and a cosine anneal held while validation still gains.
+        case cnf03 = "cnf0.3"
 
         public var config: FitConfig {
             var c = FitConfig()
@@ -237,6 +245,13 @@ extension FitConfig {
                 c.training.ema = nil
                 c.model.trainTime = false
                 c.validation.every = 500
+            case .cnf03:
+                c.model.blocks = 1
+                c.model.trainTime = true
+                c.training.lr = 3e-2
+                c.training.timeRate = 1
+                c.training.plateau.minGain = nil
+                c.training.plateau.decay = nil
             }
             return c
         }

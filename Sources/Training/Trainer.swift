@@ -51,6 +51,12 @@ public final class Trainer<S: BLASScalar> {
         model.chunks = config.training.chunks
         adam = Adam(parameterCount: model.parameterCount, learningRate: config.training.lr,
                     weightDecay: config.training.weightDecay)
+        if config.model.trainTime && config.training.timeRate != 1 {
+            // The time roots τ_b are the last `blocks` parameters.
+            var scale = [Double](repeating: 1, count: model.parameterCount)
+            for b in 0..<config.model.blocks { scale[model.parameterCount - 1 - b] = config.training.timeRate }
+            adam.rateScale = scale
+        }
         dataGenerator = Xoshiro256(seed: config.seed, stream: .trainingBatches)
         noiseGenerator = Xoshiro256(seed: config.seed, stream: .hutchinsonNoise)
         schedule = LearningRateSchedule(config.training)

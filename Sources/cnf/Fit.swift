@@ -43,7 +43,7 @@ struct Fit: ParsableCommand {
     @Option(help: .hidden) var stopAfter: Int?
     @Flag(help: "Print the resolved configuration (as config.json would hold it) and exit.") var dryRun = false
     @Flag(help: "At the end, also render the density and draw samples (cnf render + cnf sample).") var render = false
-    @Option(help: "Start from a named recipe: \(FitConfig.Preset.allCases.map(\.rawValue).joined(separator: ", ")) (FFJORD's 2019 toy recipe: Hutchinson, tolerance 1e-5, lr 1e-3 cosine over 10 000 iterations).") var preset: FitConfig.Preset?
+    @Option(help: "Start from a named recipe: \(FitConfig.Preset.allCases.map(\.rawValue).joined(separator: ", ")) (ffjord: FFJORD's 2019 toy recipe: Hutchinson, tolerance 1e-5, lr 1e-3 cosine over 10 000 iterations; cnf0.3: cnf 0.3's defaults).") var preset: FitConfig.Preset?
     @Option(help: "Random seed (default \(FitConfig().seed)).") var seed: UInt64?
     @Option(help: "Threads (default 2; results do not depend on it).") var threads: Int?
     @OptionGroup(title: "Data") var dataOptions: DataArguments

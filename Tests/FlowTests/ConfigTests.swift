@@ -69,6 +69,16 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(FitConfig.self, from: Data(text.utf8)), patience)
     }
 
+    /// `--preset cnf0.3` is cnf 0.3's default run: the config.json a default `cnf fit` of cnf 0.3
+    /// wrote (format 3, copied from a run) reads back as the preset, provenance aside.
+    func testPresetCnf03IsTheFormatThreeDefault() throws {
+        let written = #"{"data":{"dataset":"8gaussians","testFraction":0.1,"validationFraction":0.1},"density":{"jacobian":0,"kinetic":0,"noise":"rademacher","trace":"auto"},"format":3,"gradient":{"adjoint":{"seminorm":true},"route":"adjoint"},"model":{"activation":"tanh","blocks":1,"dims":[64,64,64],"layer":"concatsquash","precision":"float","time":0.5,"trainTime":true},"provenance":{"cnfVersion":"0.3.0"},"seed":0,"solver":{"atol":0.001,"icoeff":1,"maxFactor":10,"maxSteps":10000,"method":"dopri5","minFactor":0.2,"minStep":0,"pcoeff":0,"rtol":0.001,"safety":0.9},"training":{"batchSize":100,"chunks":2,"clip":null,"ema":0.99,"iters":10000,"lr":0.03,"plateau":{"annealFraction":0.5,"extendRate":0.04,"minAnneal":300,"minDelta":0.005,"patience":3,"window":5},"schedule":"plateau","warmup":100,"weightDecay":1e-05},"validation":{"every":100,"size":2000}}"#
+        var old = try decode(written)
+        old.provenance = FitConfig().provenance
+        XCTAssertEqual(old, FitConfig.Preset.cnf03.config)
+        XCTAssertNotEqual(old, FitConfig())
+    }
+
     /// A cnf 0.2 file (format 2) left nil options out and had no anneal extension: read back, it
     /// means what it meant then (EMA off, fixed anneal), whatever today's defaults; today's files
     /// write nil options as null, so they do not depend on the defaults either.
