@@ -26,6 +26,31 @@ final class AdamTests: XCTestCase {
         }
     }
 
+    /// A per-parameter rate factor scales that coordinate's step and nothing else: two steps
+    /// with factors (1, 0.1, 0) equal the unscaled steps for the first coordinate, a tenth of
+    /// its moves for the second, none for the third (the moments are the same either way).
+    func testRateScaleScalesEachCoordinatesStep() {
+        let theta0: [Double] = [1.5, -0.7, 0.3]
+        let c: [Double] = [2, 3, 4]
+        var plain = Adam(parameterCount: 3, learningRate: 0.02)
+        var scaled = Adam(parameterCount: 3, learningRate: 0.02)
+        scaled.rateScale = [1, 0.1, 0]
+        var a = theta0, b = theta0
+        var moves = [Double](repeating: 0, count: 3)
+        for _ in 0..<2 {
+            let before = a
+            // The same gradients for both (taken at the unscaled iterate), so the moments agree.
+            let g = gradient(a, c)
+            plain.step(parameters: &a, gradient: g)
+            scaled.step(parameters: &b, gradient: g)
+            for i in 0..<3 { moves[i] += a[i] - before[i] }
+        }
+        XCTAssertEqual(b[0], a[0], accuracy: 0)
+        XCTAssertEqual(b[1], theta0[1] + 0.1 * moves[1], accuracy: 1e-15)
+        XCTAssertEqual(b[2], theta0[2])
+        XCTAssertEqual(scaled.state, plain.state)
+    }
+
     /// PyTorch's weight decay is L2 added to the gradient: the first step is the sign step
     /// of g + λθ.
     func testWeightDecayAddsToGradient() {
