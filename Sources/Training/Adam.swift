@@ -28,6 +28,9 @@ public struct Adam: Sendable {
     /// Per-parameter factors on the learning rate (nil = 1 everywhere): the trainer slows the
     /// integration times' τ this way (see `TrainingSection.timeRate`).
     public var rateScale: [Double]? = nil
+    /// Per-parameter factors on the weight decay (nil = 1 everywhere): the trainer leaves the
+    /// integration times' τ undecayed (see `TrainingSection.decayTime`).
+    public var decayScale: [Double]? = nil
     /// Steps taken, and the first and second moment estimates; saved with a checkpoint.
     public private(set) var state: State
 
@@ -78,13 +81,14 @@ public struct Adam: Sendable {
         let stepSize = learningRate / (1 - pow(beta1, t))
         let correction2 = (1 - pow(beta2, t)).squareRoot()
         let b1 = beta1, b2 = beta2, eps = epsilon, decay = weightDecay, count = parameterCount
-        let scale = rateScale
+        let scale = rateScale, decayScale = self.decayScale
         precondition(scale == nil || scale!.count == count, "rateScale must have one factor per parameter")
+        precondition(decayScale == nil || decayScale!.count == count, "decayScale must have one factor per parameter")
         state.m.withMutableBufferView { m in
             state.v.withMutableBufferView { v in
                 for i in 0..<count {
                     let theta = Double(parameters[i])
-                    let g = gradient[i] + decay * theta
+                    let g = gradient[i] + (decayScale.map { decay * $0[i] } ?? decay) * theta
                     m[i] = b1 * m[i] + (1 - b1) * g
                     v[i] = b2 * v[i] + (1 - b2) * g * g
                     let rate = scale.map { stepSize * $0[i] } ?? stepSize

@@ -33,6 +33,7 @@ extension FitConfig {
             // cnf ≤ 0.3 ended the peak by the patience rule.
             training.plateau.minGain = nil
             training.plateau.decay = nil
+            training.decayTime = true
         }
         format = FitConfig.currentFormat
         try c.update(&seed, .seed)
@@ -125,7 +126,7 @@ extension FitConfig.AdjointSection: OverlayDecodable {
 
 extension FitConfig.TrainingSection: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case iters, batchSize, lr, schedule, warmup, weightDecay, clip, ema, timeRate, plateau, chunks
+        case iters, batchSize, lr, schedule, warmup, weightDecay, decayTime, clip, ema, timeRate, flowMatching, plateau, chunks
     }
     /// Every key, nil options as null: a file means the same whatever later versions' defaults.
     public func encode(to encoder: Encoder) throws {
@@ -139,6 +140,8 @@ extension FitConfig.TrainingSection: OverlayDecodable {
         try c.encode(clip, forKey: .clip)
         try c.encode(ema, forKey: .ema)
         try c.encode(timeRate, forKey: .timeRate)
+        try c.encode(decayTime, forKey: .decayTime)
+        try c.encode(flowMatching, forKey: .flowMatching)
         try c.encode(plateau, forKey: .plateau)
         try c.encode(chunks, forKey: .chunks)
     }
@@ -154,6 +157,8 @@ extension FitConfig.TrainingSection: OverlayDecodable {
         try c.update(&clip, .clip)
         try c.update(&ema, .ema)
         try c.update(&timeRate, .timeRate)
+        try c.update(&decayTime, .decayTime)
+        try c.update(&flowMatching, .flowMatching)
         try c.overlay(&plateau, .plateau)
         try c.update(&chunks, .chunks)
     }

@@ -130,6 +130,7 @@ extension FitConfig {
         training.weightDecay = old.weightDecay
         training.clip = nil
         training.ema = nil
+        training.decayTime = true
         training.chunks = old.chunks
         validation.every = old.evalEvery
         validation.size = old.testSize

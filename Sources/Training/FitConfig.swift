@@ -138,6 +138,14 @@ public struct FitConfig: Codable, Equatable, Sendable {
         public var ema: Double? = 0.99
         /// The plateau schedule's rule (see `PlateauSchedule`).
         public var plateau = PlateauRule()
+        /// Iterations of conditional flow matching before maximum likelihood (a simulation-free
+        /// warm start; 0 = none, the default: the objective is the likelihood throughout).
+        public var flowMatching: Int = 0
+        /// Apply the L2 weight decay to the integration times' roots τ too (cnf ≤ 0.3 did; Adam
+        /// turns even that tiny gradient into a step of about the rate, so wherever the loss's
+        /// own gradient for τ vanishes — the flow-matching warm start, which does not train T —
+        /// τ would shrink by the rate every step).
+        public var decayTime: Bool = false
         /// A factor on the learning rate of the integration times' roots τ (T = τ²; with a learned
         /// T). Adam moves every parameter by about the rate per step whatever its scale, so at a
         /// peak of 3e-2 an unscaled τ ≈ 0.7 can collapse within the warm-up; 1 = no scaling.
@@ -198,6 +206,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
         if t.weightDecay < 0 { return "--weight-decay must be ≥ 0, got \(t.weightDecay)" }
         if let c = t.clip, !(c > 0 && c.isFinite) { return "--clip must be positive, got \(c)" }
         if let e = t.ema, !(e > 0 && e < 1) { return "--ema must be in (0, 1), got \(e)" }
+        if t.flowMatching < 0 { return "--flow-matching must be ≥ 0, got \(t.flowMatching)" }
         if !(t.timeRate > 0 && t.timeRate.isFinite) { return "--time-rate must be positive, got \(t.timeRate)" }
         if let msg = t.plateau.validationError() { return msg }
         if density.kinetic < 0 || density.jacobian < 0 { return "--kinetic and --jacobian must be ≥ 0" }
@@ -234,6 +243,7 @@ extension FitConfig {
             switch self {
             case .default: break
             case .ffjord:
+                c.model.blocks = 1
                 c.density.trace = .hutchinson
                 c.solver.atol = 1e-5
                 c.solver.rtol = 1e-5
@@ -250,6 +260,7 @@ extension FitConfig {
                 c.model.trainTime = true
                 c.training.lr = 3e-2
                 c.training.timeRate = 1
+                c.training.decayTime = true
                 c.training.plateau.minGain = nil
                 c.training.plateau.decay = nil
             }

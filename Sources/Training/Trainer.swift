@@ -57,6 +57,11 @@ public final class Trainer<S: BLASScalar> {
             for b in 0..<config.model.blocks { scale[model.parameterCount - 1 - b] = config.training.timeRate }
             adam.rateScale = scale
         }
+        if config.model.trainTime && !config.training.decayTime {
+            var scale = [Double](repeating: 1, count: model.parameterCount)
+            for b in 0..<config.model.blocks { scale[model.parameterCount - 1 - b] = 0 }
+            adam.decayScale = scale
+        }
         dataGenerator = Xoshiro256(seed: config.seed, stream: .trainingBatches)
         noiseGenerator = Xoshiro256(seed: config.seed, stream: .hutchinsonNoise)
         schedule = LearningRateSchedule(config.training)
@@ -80,6 +85,7 @@ public final class Trainer<S: BLASScalar> {
     /// One iteration: batch, noise, loss and gradient, Adam step. Throws the solver's error
     /// (the parameters are left as they were before the iteration) or a non-finite loss.
     public func step() throws -> IterationRecord {
+        if isFlowMatching { return try flowMatchingStep() }
         let start = monotonicSeconds()
         let d = model.dimension, n = config.training.batchSize
         let batch = sampleBatch(&dataGenerator, n)
@@ -95,7 +101,41 @@ public final class Trainer<S: BLASScalar> {
         guard r.loss.isFinite, r.gradient.allSatisfy({ $0.isFinite }) else {
             throw TrainingError.nonFinite(iteration: iteration + 1, loss: r.loss)
         }
-        var gradient = r.gradient
+        update(gradient: r.gradient)
+        iteration += 1
+        return IterationRecord(iteration: iteration, loss: r.loss, nll: r.nll,
+                               forwardNFE: r.forward.evaluations, backwardNFE: r.backward.evaluations,
+                               seconds: monotonicSeconds() - start)
+    }
+
+    /// True while the run's first `training.flowMatching` iterations (the warm start) last.
+    public var isFlowMatching: Bool { iteration < config.training.flowMatching }
+
+    /// One conditional flow matching iteration (see `CNF.flowMatchingLoss`): a training batch,
+    /// base draws and the groups' times from the noise stream, no ODE solve. Its record has
+    /// the flow-matching loss and no NLL (nan) or NFE.
+    func flowMatchingStep() throws -> IterationRecord {
+        let start = monotonicSeconds()
+        let d = model.dimension, n = config.training.batchSize
+        let batch = sampleBatch(&dataGenerator, n)
+        let base = (0..<(n * d)).map { _ in noiseGenerator.normal() }
+        let times = (0..<Self.flowMatchingGroups(batch: n)).map { _ in noiseGenerator.uniform() }
+        let r = model.flowMatchingLoss(points: batch, base: base, times: times)
+        guard r.loss.isFinite, r.gradient.allSatisfy({ $0.isFinite }) else {
+            throw TrainingError.nonFinite(iteration: iteration + 1, loss: r.loss)
+        }
+        update(gradient: r.gradient)
+        iteration += 1
+        return IterationRecord(iteration: iteration, loss: r.loss, nll: .nan, forwardNFE: 0, backwardNFE: 0,
+                               seconds: monotonicSeconds() - start)
+    }
+
+    /// Groups of the flow-matching batch (one time each): the largest count ≤ 10 that divides it.
+    static func flowMatchingGroups(batch n: Int) -> Int { (1...min(10, n)).last { n % $0 == 0 }! }
+
+    /// Clipping, Adam at the schedule's rate, the weight average.
+    func update(gradient g: [Double]) {
+        var gradient = g
         if let limit = config.training.clip {
             let norm = gradient.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if norm > limit {
@@ -115,14 +155,12 @@ public final class Trainer<S: BLASScalar> {
             for i in a.indices { a[i] = beta * a[i] + (1 - beta) * p[i] }
             average = a
         }
-        iteration += 1
-        return IterationRecord(iteration: iteration, loss: r.loss, nll: r.nll,
-                               forwardNFE: r.forward.evaluations, backwardNFE: r.backward.evaluations,
-                               seconds: monotonicSeconds() - start)
     }
 
     /// Records a validation NLL (it can start the plateau schedule's anneal).
     public func observe(validation nll: Double) {
+        // The warm start's validations do not steer the likelihood phase's schedule.
+        guard iteration > config.training.flowMatching else { return }
         schedule.observe(validation: nll, after: iteration)
     }
 

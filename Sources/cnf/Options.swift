@@ -125,6 +125,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "Adam L2 weight decay (default \(defaults.training.weightDecay)).") var weightDecay: Double?
     @Option(help: "Clip the gradient to this global L2 norm (default \(defaults.training.clip.map { "\($0)" } ?? "off")).") var clip: Double?
     @Option(help: "Polyak/EMA weight averaging with this decay, e.g. 0.999, or 0 for none (default \(defaults.training.ema.map { "\($0)" } ?? "off")); validation, best.safetensors and ema.safetensors use the average.") var ema: Double?
+    @Option(help: "Iterations of conditional flow matching (simulation-free, no ODE solve) before maximum likelihood, as a warm start; they count towards --iters (default \(defaults.training.flowMatching): none).") var flowMatching: Int?
     @Option(help: "Factor on the learning rate of the learned integration times (default \(defaults.training.timeRate)).") var timeRate: Double?
     @Option(help: "Plateau schedule: what ends the peak rate: trend (the validation trend projects less than --min-gain nats over an anneal's length) or patience (cnf 0.3's rule: --patience validations without a --min-delta improvement) (default \(defaults.training.plateau.minGain == nil ? "patience" : "trend")).") var peakRule: PeakRule?
     @Option(help: "Plateau schedule, trend rule: the projected gain in nats below which the peak ends (default \(defaults.training.plateau.minGain.map { "\($0)" } ?? "–")).") var minGain: Double?
@@ -159,6 +160,7 @@ struct TrainingArguments: ParsableArguments {
         }
         if let v = minGain { c.training.plateau.minGain = v }
         if let v = timeRate { c.training.timeRate = v }
+        if let v = flowMatching { c.training.flowMatching = v }
         if let v = trendFraction { c.training.plateau.trendFraction = v }
         if let v = minPeak { c.training.plateau.minPeak = v }
         if let v = decay { c.training.plateau.decay = v == 0 ? nil : v }

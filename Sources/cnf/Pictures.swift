@@ -57,8 +57,10 @@ enum Pictures {
         for line in metricsCSV.split(separator: "\n").dropFirst() {
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
             guard f.count >= 7, let i = Double(f[0]), let l = Double(f[1]) else { continue }
-            it.append(i); loss.append(l)
             if let t = Double(f[6]) { testIt.append(i); test.append(t) }
+            // Flow-matching warm-start rows have no NLL: their loss is another quantity.
+            guard let nll = Double(f[2]), nll.isFinite else { continue }
+            it.append(i); loss.append(l)
         }
         guard it.count >= 2 else { return nil }
         let w = max(1, it.count / 50)
