@@ -13,6 +13,8 @@ struct RunSummary {
     var name: String
     var config: FitConfig
     var eval: EvalReport?
+    /// `cnf eval --split validation` of the final weights, when it was run (eval-validation.json).
+    var validation: EvalReport?
     var iterations: Int
     var totalSeconds: Double
     var medianIterationSeconds: Double
@@ -31,6 +33,9 @@ struct RunSummary {
         eval = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/eval.json"))).flatMap {
             try? JSONDecoder().decode(EvalReport.self, from: $0)
         }
+        validation = (try? Data(contentsOf: URL(fileURLWithPath: folder + "/eval-validation.json"))).flatMap {
+            try? JSONDecoder().decode(EvalReport.self, from: $0)
+        }
         var seconds: [Double] = [], fwd: [Double] = [], bwd: [Double] = []
         for line in metrics.split(separator: "\n").dropFirst() {
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
@@ -46,22 +51,36 @@ struct RunSummary {
         meanBackwardNFE = bwd.suffix(tail).reduce(0, +) / Double(max(1, min(tail, bwd.count)))
     }
 
-    /// The options that set this run apart, in the CLI's words.
+    /// The options that set this run apart from today's defaults, in the CLI's words.
     var settings: String {
         let c = config, d = FitConfig()
         var s: [String] = []
-        if c.density.trace != d.density.trace { s.append("--trace \(c.density.trace.rawValue)") }
-        if c.gradient.route != d.gradient.route { s.append("--gradient \(c.gradient.route.rawValue)") }
-        if c.gradient.adjoint.seminorm != d.gradient.adjoint.seminorm { s.append("--seminorm \(c.gradient.adjoint.seminorm)") }
+        func differs<T: Equatable>(_ a: T, _ b: T, _ text: @autoclosure () -> String) { if a != b { s.append(text()) } }
+        differs(c.model.dims, d.model.dims, "--dims \(c.model.dims.map(String.init).joined(separator: "-"))")
+        differs(c.model.blocks, d.model.blocks, "--blocks \(c.model.blocks)")
+        differs(c.model.time, d.model.time, "--time \(c.model.time)")
+        differs(c.model.trainTime, d.model.trainTime, "--train-time \(c.model.trainTime)")
+        differs(c.model.activation, d.model.activation, "--activation \(c.model.activation.rawValue)")
+        differs(c.density.trace, d.density.trace, "--trace \(c.density.trace.rawValue)")
+        differs(c.gradient.route, d.gradient.route, "--gradient \(c.gradient.route.rawValue)")
+        differs(c.gradient.adjoint.seminorm, d.gradient.adjoint.seminorm, "--seminorm \(c.gradient.adjoint.seminorm)")
         if c.solver.atol != d.solver.atol || c.solver.rtol != d.solver.rtol { s.append("tol \(c.solver.atol)/\(c.solver.rtol)") }
-        if c.solver.method != d.solver.method { s.append("--solver \(c.solver.method.rawValue)") }
+        differs(c.solver.method, d.solver.method, "--solver \(c.solver.method.rawValue)")
         if c.density.kinetic != 0 || c.density.jacobian != 0 { s.append("λK \(c.density.kinetic) λJ \(c.density.jacobian)") }
-        if c.training.batchSize != d.training.batchSize { s.append("batch \(c.training.batchSize)") }
-        if c.training.iters != d.training.iters { s.append("\(c.training.iters) it") }
-        if c.training.lr != d.training.lr { s.append("lr \(c.training.lr)") }
-        if c.training.schedule != d.training.schedule { s.append("lr \(c.training.schedule.rawValue)") }
-        if let e = c.training.ema { s.append("ema \(e)") }
-        if c.model.precision != d.model.precision { s.append(c.model.precision.rawValue) }
+        let t = c.training, dt = d.training
+        differs(t.batchSize, dt.batchSize, "batch \(t.batchSize)")
+        differs(t.iters, dt.iters, "\(t.iters) it")
+        differs(t.lr, dt.lr, "lr \(t.lr)")
+        differs(t.schedule, dt.schedule, "lr \(t.schedule.rawValue)")
+        differs(t.ema, dt.ema, "ema \(t.ema.map { "\($0)" } ?? "off")")
+        differs(t.flowMatching, dt.flowMatching, "--flow-matching \(t.flowMatching)")
+        if c.model.trainTime { differs(t.timeRate, dt.timeRate, "--time-rate \(t.timeRate)") }
+        if t.schedule == .plateau {
+            differs(t.plateau.minGain == nil, dt.plateau.minGain == nil, "--peak-rule \(t.plateau.minGain == nil ? "patience" : "trend")")
+            differs(t.plateau.decay, dt.plateau.decay, "--decay \(t.plateau.decay.map { "\($0)" } ?? "0")")
+            if t.plateau.decay == nil { differs(t.plateau.extendRate, dt.plateau.extendRate, "--extend-rate \(t.plateau.extendRate)") }
+        }
+        differs(c.model.precision, d.model.precision, c.model.precision.rawValue)
         return s.isEmpty ? "default" : s.joined(separator: ", ")
     }
 }
@@ -102,13 +121,17 @@ struct Report: ParsableCommand {
             md += ". NLL in nats on the test stream (exact trace, dopri5 1e-8); NFE per training iteration, mean of the last 10 %; time on this machine.\n"
             for experiment in Array(Set(runs.map(\.experiment))).sorted() {
                 md += "\n## \(experiment)\n\n"
-                md += "| run | data | settings | test NLL | floor | gap | NFE fwd | NFE bwd | iterations | s/iter | train time |\n"
-                md += "|---|---|---|---|---|---|---|---|---|---|---|\n"
+                // Validation NLLs (what settings are chosen by) when the experiment scored them.
+                let withValidation = runs.contains { $0.experiment == experiment && $0.validation != nil }
+                md += "| run | data | settings |" + (withValidation ? " validation NLL |" : "")
+                    + " test NLL | floor | gap | NFE fwd | NFE bwd | iterations | s/iter | train time |\n"
+                md += "|---|---|---|" + (withValidation ? "---|" : "") + "---|---|---|---|---|---|---|---|\n"
                 for r in runs where r.experiment == experiment {
                     let nll = r.eval.map { String(format: "%.4f ± %.4f", $0.nll, $0.nllStderr) } ?? "–"
                     let floor = r.eval?.entropyFloor.map { String(format: "%.3f", $0) } ?? "–"
                     let gap = r.eval?.gap.map { String(format: "%+.4f", $0) } ?? "–"
-                    md += "| \(r.name) | \(r.config.dataName) | \(r.settings) | \(nll) | \(floor) | \(gap) | "
+                    let val = withValidation ? " " + (r.validation.map { String(format: "%.4f ± %.4f", $0.nll, $0.nllStderr) } ?? "–") + " |" : ""
+                    md += "| \(r.name) | \(r.config.dataName) | \(r.settings) |\(val) \(nll) | \(floor) | \(gap) | "
                         + String(format: "%.1f | %.1f | %d | %.4f | %.0f s |\n", r.meanForwardNFE, r.meanBackwardNFE,
                                  r.iterations, r.medianIterationSeconds, r.totalSeconds)
                 }
