@@ -64,10 +64,10 @@ public struct FitConfig: Codable, Equatable, Sendable {
         public var dims: [Int] = [64, 64, 64]
         public var activation: Activation = .tanh
         public var layer: LayerType = .concatSquash
-        public var blocks: Int = 1
+        public var blocks: Int = 2
         /// Integration time T of each block (FFJORD's toy default 0.5).
         public var time: Double = 0.5
-        public var trainTime: Bool = true
+        public var trainTime: Bool = false
         /// The network's arithmetic.
         public var precision: Precision = .float
         public init() {}
@@ -261,6 +261,7 @@ extension FitConfig {
                 c.training.lr = 3e-2
                 c.training.timeRate = 1
                 c.training.decayTime = true
+                c.training.plateau.extendRate = 0.04
                 c.training.plateau.minGain = nil
                 c.training.plateau.decay = nil
             }

@@ -49,10 +49,10 @@ public struct PlateauRule: Codable, Equatable, Sendable {
     public var annealFraction: Double = 0.5
     public var minAnneal: Int = 300
     /// 0: the anneal's length is fixed when it starts.
-    public var extendRate: Double = 0.04
+    public var extendRate: Double = 0.02
     /// The step anneal: the rate's factor at each step (nil = the cosine anneal), and the number
     /// of steps (the last rate is peak · decay^steps).
-    public var decay: Double? = 0.3
+    public var decay: Double? = nil
     public var steps: Int = 3
     public var window: Int = 5
     public init() {}

@@ -17,11 +17,11 @@ struct Fit: ParsableCommand {
         optimizer and generator state, for --resume), metrics.csv (a row per iteration) and, at the
         end, loss.png and eval.json.
 
-        Defaults: ConcatSquash 64-64-64 tanh, T learned from 0.5, trace auto (exact up to d = 4),
-        dopri5 at 1e-3, Adam lr 3e-2 held while the validation NLL improves, then annealed, then
-        stop (at most 10 000 iterations), EMA 0.99 of the weights, batch 100, float32
-        (--preset ffjord: FFJORD's 2019 toy recipe). Options given on the command line override
-        --config.
+        Defaults: two blocks of ConcatSquash 64-64-64 tanh, T = 0.5 each, trace auto (exact up to
+        d = 4), dopri5 at 1e-3, Adam lr 3e-2 held while the validation trend still pays, then a
+        cosine anneal (held while it gains), then stop (at most 10 000 iterations), EMA 0.99 of the
+        weights, batch 100, float32 (--preset ffjord: FFJORD's 2019 toy recipe; --preset cnf0.3:
+        cnf 0.3's defaults). Options given on the command line override --config.
 
         A --data file is split into training, validation (best checkpoint, stopping) and test rows
         (cnf eval only) by the seed, checked first (constant columns refused; outliers, whole

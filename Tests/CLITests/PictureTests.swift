@@ -10,7 +10,7 @@ import XCTest
 final class PictureTests: XCTestCase {
     func testRenderAndSampleWriteTheirPictures() throws {
         let run = CLI.temporaryFolder() + "/run"
-        // Fixed T: frame 0 is titled with it.
+        // Fixed T (0.5 for each of the default two blocks): frame 0 is titled with their sum.
         XCTAssertEqual(try CLI.run(["fit", "--dataset", "8gaussians", "--out", run, "--train-time", "false"] + CLI.tinyFit).status, 0)
         let r = try CLI.run(["render", "--run", run, "--grid", "64", "--samples", "2000"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -30,7 +30,7 @@ final class PictureTests: XCTestCase {
         // Frame 0 is the histogram of the Gaussian base draws (stream 8 of the run's seed).
         var g = Xoshiro256(seed: 0, stream: 8)
         let base = (0..<(2 * n)).map { _ in g.normal() }
-        let expected = Pictures.histogram(base, extent: .square(4), title: "samples at t = 0.500", colormap: .viridis)
+        let expected = Pictures.histogram(base, extent: .square(4), title: "samples at t = 1.000", colormap: .viridis)
         XCTAssertEqual(try readPNG(run + "/sequence/frame_000.png"), expected)
         XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/sequence.png"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/trajectories.png"))

@@ -110,7 +110,7 @@ final class ConfigReplayTests: XCTestCase {
         let a = try CLI.run(["fit", "--config", dir + "/old.json", "--out", dir + "/a"])
         XCTAssertEqual(a.status, 0, a.stderr)
         let b = try CLI.run(["fit", "--dataset", "moons", "--seed", "4", "--iters", "30", "--batch-size", "64",
-                             "--dims", "16-16", "--atol", "1e-5", "--rtol", "1e-5", "--lr", "0.001",
+                             "--dims", "16-16", "--blocks", "1", "--atol", "1e-5", "--rtol", "1e-5", "--lr", "0.001",
                              "--lr-schedule", "cosine", "--warmup", "0", "--trace", "hutchinson", "--train-time", "false", "--ema", "0",
                              "--eval-every", "10", "--validation-size", "200", "--validation-fraction", "0", "--out", dir + "/b"])
         XCTAssertEqual(b.status, 0, b.stderr)
@@ -173,7 +173,7 @@ final class ConfigReplayTests: XCTestCase {
         let dir = CLI.temporaryFolder()
         let args = ["fit", "--dataset", "circles", "--seed", "3", "--iters", "2000", "--batch-size", "64",
                     "--dims", "16-16", "--eval-every", "10", "--validation-size", "100", "--lr", "0.01",
-                    "--warmup", "3", "--min-peak", "40", "--min-gain", "0.5", "--window", "3",
+                    "--warmup", "3", "--min-peak", "40", "--min-gain", "0.5", "--window", "3", "--decay", "0.3",
                     "--atol", "1e-3", "--rtol", "1e-3"]
         // min-gain 0.5 nats: each phase ends after its 3 validations (30 iterations) at the latest.
         let whole = try CLI.run(args + ["--out", dir + "/whole"])
