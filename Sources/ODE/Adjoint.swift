@@ -66,6 +66,9 @@ final class AdjointField: VectorField {
         dimension = 2 * n + p
     }
 
+    /// θ̄ is a quadrature: the VJP reads y and a only.
+    var inputDimension: Int { 2 * n }
+
     func evaluate(t: Double, y: StateVector, dy: MutableStateVector) {
         base.vectorJacobianProduct(t: t, y: y, cotangent: y + n, dy: dy, yBar: dy + n, thetaBar: dy + 2 * n)
         for i in n..<(2 * n + p) { dy[i] = -dy[i] }

@@ -24,6 +24,9 @@ final class ODESolver {
     /// Owns the memory of the four views above.
     private let storage: [StateBuffer]
     let groups: [NormGroup]
+    /// One past the last component any norm group covers: the step's error estimate is needed
+    /// only below it (a seminorm leaves the adjoint's θ̄ out).
+    let errorEnd: Int
 
     init(dimension: Int, options: SolveOptions) throws {
         if let m = options.validationError() { throw ODEError.invalidOptions(m) }
@@ -35,6 +38,7 @@ final class ODESolver {
         for g in groups where g.start < 0 || g.count < 0 || g.start + g.count > dimension {
             throw ODEError.invalidOptions("norm group \(g.start)..<\(g.start + g.count) is outside the state of \(dimension)")
         }
+        errorEnd = groups.map { $0.start + $0.count }.max() ?? 0
         storage = [StateBuffer(count: tableau.stages * dimension), StateBuffer(count: dimension),
                    StateBuffer(count: dimension), StateBuffer(count: dimension)]
         k = storage[0].vector
@@ -104,10 +108,11 @@ final class ODESolver {
             }
         }
         if let e = tableau.e {
-            for d in 0..<n { error[d] = 0 }
+            let m = errorEnd
+            for d in 0..<m { error[d] = 0 }
             for j in 0..<s where e[j] != 0 {
                 let w = h * e[j], kj = k + j * n
-                for d in 0..<n { error[d] += w * kj[d] }
+                for d in 0..<m { error[d] += w * kj[d] }
             }
         }
         return evals

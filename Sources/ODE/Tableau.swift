@@ -41,12 +41,16 @@ public struct ButcherTableau: Sendable {
                        k: MutableStateVector, inputs: MutableStateVector, inputStride: Int,
                        dimension n: Int, range: Range<Int>) -> Int {
         var evals = 0
+        let read = min(n, f.inputDimension)
         for i in range {
             let row = a[i], input = inputs + i * inputStride
-            for d in 0..<n { input[d] = y[d] }
+            // Quadrature components are not read by f: only an FSAL last stage, whose input is
+            // the new state, needs them (same operations per component either way).
+            let m = fsal && i == stages - 1 ? n : read
+            for d in 0..<m { input[d] = y[d] }
             for j in 0..<i where row[j] != 0 {
                 let w = h * row[j], kj = k + j * n
-                for d in 0..<n { input[d] += w * kj[d] }
+                for d in 0..<m { input[d] += w * kj[d] }
             }
             f.evaluate(t: t + c[i] * h, y: input.readOnly, dy: k + i * n)
             evals += 1

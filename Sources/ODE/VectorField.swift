@@ -5,6 +5,10 @@
 /// `MutableStateVector`: no copies, valid during the call only).
 public protocol VectorField: AnyObject {
     var dimension: Int { get }
+    /// How many leading components of y `evaluate` reads (default: all). The rest are
+    /// quadratures — integrated, never fed back (the adjoint's θ̄) — so a Runge–Kutta step
+    /// needs their stage inputs only where they become the new state (an FSAL last stage).
+    var inputDimension: Int { get }
     /// Writes f(t, y) to `dy`. `y` and `dy` never alias.
     func evaluate(t: Double, y: StateVector, dy: MutableStateVector)
 }
@@ -22,6 +26,8 @@ public protocol DifferentiableVectorField: VectorField {
 }
 
 extension VectorField {
+    public var inputDimension: Int { dimension }
+
     /// `evaluate` on arrays (tests, one-off evaluations). `dy` must hold `dimension` values.
     public func evaluate(t: Double, y: [Double], dy: inout [Double]) {
         y.withStateVector { y in dy.withMutableStateVector { dy in evaluate(t: t, y: y, dy: dy) } }
