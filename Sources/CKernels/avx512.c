@@ -377,6 +377,87 @@ AVX512 void cnf_avx512_fused_tangent_rows(long m, long n, long k, const float *a
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* The backward element-wise pass of a layer                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+/* One strip of 16 columns [j, j + 16) (masked by `mk` at the right edge) over all m rows: the
+ * column sums ḡ, c̄, Σh̄ stay in registers across the rows, and each element is the chain of
+ * DualLayer.backward's Swift loops (see CKernels.h), lanes being columns. k is a constant
+ * after inlining for k ≤ 2 (Hutchinson: 1; exact in 2-D: 2). */
+INLINE AVX512 void backward_strip(const int squash, const int activated, const long k, long m, long n, long j,
+                                  __mmask16 mk, const cnf_backward_rows *e) {
+    const float *restrict ybar = e->ybar, *restrict affine = e->affine, *restrict slope = e->slope;
+    const float *restrict curvature = e->curvature;
+    float *restrict hbar = e->hbar;
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 g = squash ? _mm512_maskz_loadu_ps(mk, e->gate + j) : zero;
+    __m512 gb = zero, cb = zero, bb = zero;
+    for (long i = 0; i < m; i++) {
+        const long o = i * n + j;
+        const __m512 y = _mm512_maskz_loadu_ps(mk, ybar + o);
+        __m512 s = zero, abar = y;
+        if (activated) {
+            s = _mm512_maskz_loadu_ps(mk, slope + o);
+            __m512 d = zero;
+            for (long b = 1; b <= k; b++) {
+                const long r = (b * m + i) * n + j;
+                d = add(mul(_mm512_maskz_loadu_ps(mk, affine + r), _mm512_maskz_loadu_ps(mk, ybar + r)), d);
+            }
+            if (squash && k > 0) d = mul(d, g);
+            abar = add(mul(s, y), mul(_mm512_maskz_loadu_ps(mk, curvature + o), d));
+        }
+        __m512 hb = abar;
+        if (squash) {
+            gb = add(mul(abar, _mm512_maskz_loadu_ps(mk, affine + o)), gb);
+            cb = add(abar, cb);
+            hb = mul(abar, g);
+        }
+        _mm512_mask_storeu_ps(hbar + o, mk, hb);
+        bb = add(hb, bb);
+        for (long b = 1; b <= k; b++) {
+            const long r = (b * m + i) * n + j;
+            const __m512 yk = _mm512_maskz_loadu_ps(mk, ybar + r);
+            const __m512 t = activated ? mul(s, yk) : yk;
+            if (squash) {
+                gb = add(mul(t, _mm512_maskz_loadu_ps(mk, affine + r)), gb);
+                _mm512_mask_storeu_ps(hbar + r, mk, mul(t, g));
+            } else {
+                _mm512_mask_storeu_ps(hbar + r, mk, t);
+            }
+        }
+    }
+    _mm512_mask_storeu_ps(e->gate_bar + j, mk, gb);
+    _mm512_mask_storeu_ps(e->shift_bar + j, mk, cb);
+    _mm512_mask_storeu_ps(e->bias_bar + j, mk, bb);
+}
+
+INLINE AVX512 void backward_strips(const int squash, const int activated, const long k, long m, long n,
+                                   const cnf_backward_rows *e) {
+    for (long j = 0; j < n; j += 16) {
+        const __mmask16 mk = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        backward_strip(squash, activated, k, m, n, j, mk, e);
+    }
+}
+
+INLINE AVX512 void backward_strips_k(const int squash, const int activated, long k, long m, long n,
+                                     const cnf_backward_rows *e) {
+    switch (k) {
+    case 0: backward_strips(squash, activated, 0, m, n, e); break;
+    case 1: backward_strips(squash, activated, 1, m, n, e); break;
+    case 2: backward_strips(squash, activated, 2, m, n, e); break;
+    default: backward_strips(squash, activated, k, m, n, e); break;
+    }
+}
+
+AVX512 void cnf_avx512_backward_rows(long m, long n, long k, int squash, int activated, const cnf_backward_rows *e) {
+    if (squash) {
+        if (activated) backward_strips_k(1, 1, k, m, n, e); else backward_strips_k(1, 0, k, m, n, e);
+    } else {
+        if (activated) backward_strips_k(0, 1, k, m, n, e); else backward_strips_k(0, 0, k, m, n, e);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* rowDotProduct: C = A·Bᵀ for a few columns                                                */
 /* ---------------------------------------------------------------------------------------- */
 

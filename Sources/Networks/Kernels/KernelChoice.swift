@@ -149,6 +149,15 @@ enum KernelChoice {
     /// shape (above).
     static func avx512Outer(p: Int, q: Int) -> Bool { avx512Measured }
 
+    /// Whether the AVX-512 kernel runs a layer's backward element-wise pass
+    /// (`cnf_avx512_backward_rows`; the same bits as the SIMD8 pass).
+    static var avx512Elementwise: Bool { avx512Measured }
+
+    /// Whether Float layers run their backward element-wise work in one fused pass
+    /// (`DualLayer.fusedBackwardRows`) rather than the generic loops; the same bits either way.
+    /// Tests turn it off to compare the two.
+    nonisolated(unsafe) static var fusedBackward = true
+
     /// `.measured`'s answer for the shapes measured (all of the kernels' shapes): AVX-512
     /// wherever the policy allows it and the CPU has it. A shape found slower would get its own
     /// condition in the function above that decides it.
