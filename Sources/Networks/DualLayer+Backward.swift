@@ -36,7 +36,8 @@ extension DualLayer {
         // Each product: the Swift kernels for Float's small shapes, else BLAS (DualLayer+Fused.swift).
         accumulateWeightBar(rows: m, outputBar: hbar.readOnly, input: x, thetaBar: thetaBar)
         if inputBarRows > 0 {
-            inputBar(rows: inputBarRows, outputBar: hbar.readOnly, theta: theta, inputBar: xbar)
+            inputBar(rows: inputBarRows, outputBar: hbar.readOnly, theta: theta, packedWeights: b.packedWeights,
+                     inputBar: xbar)
         }
         let biasBar = thetaBar + biasOffset
         for j in 0..<out { biasBar[j] += bbar[j] }

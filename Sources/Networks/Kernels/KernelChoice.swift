@@ -153,6 +153,9 @@ enum KernelChoice {
     /// (`cnf_avx512_backward_rows`; the same bits as the SIMD8 pass).
     static var avx512Elementwise: Bool { avx512Measured }
 
+    /// Whether Wᵀ is packed by the AVX-512 16×16 transpose (moves bits only: the same result).
+    static var avx512Transpose: Bool { avx512Measured }
+
     /// Whether Float layers run their backward element-wise work in one fused pass
     /// (`DualLayer.fusedBackwardRows`) rather than the generic loops; the same bits either way.
     /// Tests turn it off to compare the two.
