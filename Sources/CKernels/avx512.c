@@ -380,80 +380,97 @@ AVX512 void cnf_avx512_fused_tangent_rows(long m, long n, long k, const float *a
 /* The backward element-wise pass of a layer                                                 */
 /* ---------------------------------------------------------------------------------------- */
 
-/* One strip of 16 columns [j, j + 16) (masked by `mk` at the right edge) over all m rows: the
- * column sums ḡ, c̄, Σh̄ stay in registers across the rows, and each element is the chain of
- * DualLayer.backward's Swift loops (see CKernels.h), lanes being columns. k is a constant
- * after inlining for k ≤ 2 (Hutchinson: 1; exact in 2-D: 2). */
-INLINE AVX512 void backward_strip(const int squash, const int activated, const long k, long m, long n, long j,
-                                  __mmask16 mk, const cnf_backward_rows *e) {
-    const float *restrict ybar = e->ybar, *restrict affine = e->affine, *restrict slope = e->slope;
-    const float *restrict curvature = e->curvature;
-    float *restrict hbar = e->hbar;
+/* One panel of nv strips of 16 columns from j (the last strip masked by `last` at the right
+ * edge) over all m rows: the column sums ḡ, c̄, Σh̄ stay in registers across the rows (nv
+ * independent chains each), and each element is the chain of DualLayer.backward's Swift loops
+ * (see CKernels.h), lanes being columns. nv, and k for k ≤ 2 (Hutchinson: 1; exact in 2-D: 2),
+ * are constants after inlining, so the loops over them unroll and the arrays live in registers. */
+#define UNROLL _Pragma("clang loop unroll(full)")
+INLINE AVX512 void backward_panel(const int squash, const int activated, const int nv, const long k, long m, long n,
+                                  long j, __mmask16 last, const cnf_backward_rows *e) {
+    const float *restrict ybar = e->ybar + j, *restrict affine = e->affine + j, *restrict slope = e->slope + j;
+    const float *restrict curvature = e->curvature + j;
+    float *restrict hbar = e->hbar + j;
+    const long block = m * n; /* one tangent block's rows */
     const __m512 zero = _mm512_setzero_ps();
-    const __m512 g = squash ? _mm512_maskz_loadu_ps(mk, e->gate + j) : zero;
-    __m512 gb = zero, cb = zero, bb = zero;
-    for (long i = 0; i < m; i++) {
-        const long o = i * n + j;
-        const __m512 y = _mm512_maskz_loadu_ps(mk, ybar + o);
-        __m512 s = zero, abar = y;
-        if (activated) {
-            s = _mm512_maskz_loadu_ps(mk, slope + o);
-            __m512 d = zero;
-            for (long b = 1; b <= k; b++) {
-                const long r = (b * m + i) * n + j;
-                d = add(mul(_mm512_maskz_loadu_ps(mk, affine + r), _mm512_maskz_loadu_ps(mk, ybar + r)), d);
+    __mmask16 mk[TILE_VECTORS];
+    __m512 g[TILE_VECTORS], gb[TILE_VECTORS], cb[TILE_VECTORS], bb[TILE_VECTORS];
+    UNROLL for (int v = 0; v < nv; v++) {
+        mk[v] = v == nv - 1 ? last : (__mmask16)0xFFFF;
+        g[v] = squash ? _mm512_maskz_loadu_ps(mk[v], e->gate + j + 16 * v) : zero;
+        gb[v] = zero;
+        cb[v] = zero;
+        bb[v] = zero;
+    }
+    for (long o = 0; o < block; o += n) {
+        UNROLL for (int v = 0; v < nv; v++) {
+            const long ov = o + 16 * v;
+            const __m512 y = _mm512_maskz_loadu_ps(mk[v], ybar + ov);
+            __m512 s = zero, abar = y;
+            if (activated) {
+                s = _mm512_maskz_loadu_ps(mk[v], slope + ov);
+                __m512 d = zero;
+                for (long r = ov + block, b = 1; b <= k; b++, r += block)
+                    d = add(mul(_mm512_maskz_loadu_ps(mk[v], affine + r), _mm512_maskz_loadu_ps(mk[v], ybar + r)), d);
+                if (squash && k > 0) d = mul(d, g[v]);
+                abar = add(mul(s, y), mul(_mm512_maskz_loadu_ps(mk[v], curvature + ov), d));
             }
-            if (squash && k > 0) d = mul(d, g);
-            abar = add(mul(s, y), mul(_mm512_maskz_loadu_ps(mk, curvature + o), d));
-        }
-        __m512 hb = abar;
-        if (squash) {
-            gb = add(mul(abar, _mm512_maskz_loadu_ps(mk, affine + o)), gb);
-            cb = add(abar, cb);
-            hb = mul(abar, g);
-        }
-        _mm512_mask_storeu_ps(hbar + o, mk, hb);
-        bb = add(hb, bb);
-        for (long b = 1; b <= k; b++) {
-            const long r = (b * m + i) * n + j;
-            const __m512 yk = _mm512_maskz_loadu_ps(mk, ybar + r);
-            const __m512 t = activated ? mul(s, yk) : yk;
+            __m512 hb = abar;
             if (squash) {
-                gb = add(mul(t, _mm512_maskz_loadu_ps(mk, affine + r)), gb);
-                _mm512_mask_storeu_ps(hbar + r, mk, mul(t, g));
-            } else {
-                _mm512_mask_storeu_ps(hbar + r, mk, t);
+                gb[v] = add(mul(abar, _mm512_maskz_loadu_ps(mk[v], affine + ov)), gb[v]);
+                cb[v] = add(abar, cb[v]);
+                hb = mul(abar, g[v]);
+            }
+            _mm512_mask_storeu_ps(hbar + ov, mk[v], hb);
+            bb[v] = add(hb, bb[v]);
+            for (long r = ov + block, b = 1; b <= k; b++, r += block) {
+                const __m512 yk = _mm512_maskz_loadu_ps(mk[v], ybar + r);
+                const __m512 t = activated ? mul(s, yk) : yk;
+                if (squash) {
+                    gb[v] = add(mul(t, _mm512_maskz_loadu_ps(mk[v], affine + r)), gb[v]);
+                    _mm512_mask_storeu_ps(hbar + r, mk[v], mul(t, g[v]));
+                } else {
+                    _mm512_mask_storeu_ps(hbar + r, mk[v], t);
+                }
             }
         }
     }
-    _mm512_mask_storeu_ps(e->gate_bar + j, mk, gb);
-    _mm512_mask_storeu_ps(e->shift_bar + j, mk, cb);
-    _mm512_mask_storeu_ps(e->bias_bar + j, mk, bb);
-}
-
-INLINE AVX512 void backward_strips(const int squash, const int activated, const long k, long m, long n,
-                                   const cnf_backward_rows *e) {
-    for (long j = 0; j < n; j += 16) {
-        const __mmask16 mk = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
-        backward_strip(squash, activated, k, m, n, j, mk, e);
+    UNROLL for (int v = 0; v < nv; v++) {
+        _mm512_mask_storeu_ps(e->gate_bar + j + 16 * v, mk[v], gb[v]);
+        _mm512_mask_storeu_ps(e->shift_bar + j + 16 * v, mk[v], cb[v]);
+        _mm512_mask_storeu_ps(e->bias_bar + j + 16 * v, mk[v], bb[v]);
     }
 }
 
-INLINE AVX512 void backward_strips_k(const int squash, const int activated, long k, long m, long n,
+INLINE AVX512 void backward_panels(const int squash, const int activated, const long k, long m, long n,
+                                   const cnf_backward_rows *e) {
+    for (long j = 0; j < n; j += 16 * TILE_VECTORS) {
+        const long width = min_long(16 * TILE_VECTORS, n - j);
+        const __mmask16 last = (width % 16) ? (__mmask16)((1u << (width % 16)) - 1) : (__mmask16)0xFFFF;
+        switch ((width + 15) / 16) {
+        case 4: backward_panel(squash, activated, 4, k, m, n, j, last, e); break;
+        case 3: backward_panel(squash, activated, 3, k, m, n, j, last, e); break;
+        case 2: backward_panel(squash, activated, 2, k, m, n, j, last, e); break;
+        default: backward_panel(squash, activated, 1, k, m, n, j, last, e); break;
+        }
+    }
+}
+
+INLINE AVX512 void backward_panels_k(const int squash, const int activated, long k, long m, long n,
                                      const cnf_backward_rows *e) {
     switch (k) {
-    case 0: backward_strips(squash, activated, 0, m, n, e); break;
-    case 1: backward_strips(squash, activated, 1, m, n, e); break;
-    case 2: backward_strips(squash, activated, 2, m, n, e); break;
-    default: backward_strips(squash, activated, k, m, n, e); break;
+    case 0: backward_panels(squash, activated, 0, m, n, e); break;
+    case 1: backward_panels(squash, activated, 1, m, n, e); break;
+    case 2: backward_panels(squash, activated, 2, m, n, e); break;
+    default: backward_panels(squash, activated, k, m, n, e); break;
     }
 }
 
 AVX512 void cnf_avx512_backward_rows(long m, long n, long k, int squash, int activated, const cnf_backward_rows *e) {
     if (squash) {
-        if (activated) backward_strips_k(1, 1, k, m, n, e); else backward_strips_k(1, 0, k, m, n, e);
+        if (activated) backward_panels_k(1, 1, k, m, n, e); else backward_panels_k(1, 0, k, m, n, e);
     } else {
-        if (activated) backward_strips_k(0, 1, k, m, n, e); else backward_strips_k(0, 0, k, m, n, e);
+        if (activated) backward_panels_k(0, 1, k, m, n, e); else backward_panels_k(0, 0, k, m, n, e);
     }
 }
 

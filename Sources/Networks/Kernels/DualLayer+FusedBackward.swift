@@ -58,19 +58,23 @@ enum BackwardLinear: BackwardFlag { static var on: Bool { false } }
 
 /// The SIMD8 pass (the buffers as in `cnf_backward_rows`, Sources/CKernels/include/CKernels.h).
 struct BackwardRows {
-    typealias V = SIMD8<Float>
     let ybar, affine, gate, slope, curvature: UnsafePointer<Float>
     let hbar, gateBar, shiftBar, biasBar: UnsafeMutablePointer<Float>
 
-    /// Column panels of eight (a last partial panel is padded with zeros on load and stored
-    /// lane by lane), each over all n rows with its three column sums in registers.
+    /// Column panels of sixteen (`SIMD16`: two 8-lane vectors, so two independent chains per
+    /// column sum), then of eight; a last partial panel is padded with zeros on load and stored
+    /// lane by lane. Each panel runs over all n rows with its column sums in registers.
     @inline(__always)
     func run<Q: BackwardFlag, A: BackwardFlag>(_: Q.Type, _: A.Type, rows n: Int, width out: Int, tangents k: Int) {
         var j = 0
+        while j + 16 <= out {
+            panel(Q.self, A.self, Lanes16(), column: j, rows: n, width: out, tangents: k)
+            j += 16
+        }
         while j < out {
             let lanes = Swift.min(8, out - j)
             if lanes == 8 {
-                panel(Q.self, A.self, FullLanes(), column: j, rows: n, width: out, tangents: k)
+                panel(Q.self, A.self, Lanes8(), column: j, rows: n, width: out, tangents: k)
             } else {
                 panel(Q.self, A.self, PartialLanes(count: lanes), column: j, rows: n, width: out, tangents: k)
             }
@@ -81,21 +85,21 @@ struct BackwardRows {
     @inline(__always)
     private func panel<Q: BackwardFlag, A: BackwardFlag, L: LaneAccess>(_: Q.Type, _: A.Type, _ lanes: L, column j: Int,
                                                                         rows n: Int, width out: Int, tangents k: Int) {
-        let zero = V()
+        let zero = L.V()
         var gb = zero, cb = zero, bb = zero
         let g = Q.on ? lanes.load(gate + j) : zero
-        for i in 0..<n {
-            let o = i * out + j
+        let block = n &* out  // one tangent block's rows
+        var o = j
+        for _ in 0..<n {
             let y = lanes.load(ybar + o)
             var s = zero, abar = y
             if A.on {
                 s = lanes.load(slope + o)
                 var d = zero
-                var block = 1
-                while block <= k {
-                    let r = (block * n + i) * out + j
+                var r = o
+                for _ in 0..<k {
+                    r = r &+ block
                     d = lanes.load(affine + r) * lanes.load(ybar + r) + d
-                    block += 1
                 }
                 if Q.on && k > 0 { d = d * g }
                 abar = s * y + lanes.load(curvature + o) * d
@@ -108,9 +112,9 @@ struct BackwardRows {
             }
             lanes.store(hb, hbar + o)
             bb = hb + bb
-            var block = 1
-            while block <= k {
-                let r = (block * n + i) * out + j
+            var r = o
+            for _ in 0..<k {
+                r = r &+ block
                 let yk = lanes.load(ybar + r)
                 let t = A.on ? s * yk : yk
                 if Q.on {
@@ -119,8 +123,8 @@ struct BackwardRows {
                 } else {
                     lanes.store(t, hbar + r)
                 }
-                block += 1
             }
+            o = o &+ out
         }
         lanes.store(gb, gateBar + j)
         lanes.store(cb, shiftBar + j)
@@ -128,15 +132,25 @@ struct BackwardRows {
     }
 }
 
-/// How `BackwardRows` reads and writes one panel's lanes.
+/// How `BackwardRows` reads and writes one panel's lanes (`V` wide; lanes are columns).
 protocol LaneAccess {
-    func load(_ p: UnsafePointer<Float>) -> SIMD8<Float>
-    func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>)
+    associatedtype V: SIMD where V.Scalar == Float
+    func load(_ p: UnsafePointer<Float>) -> V
+    func store(_ v: V, _ p: UnsafeMutablePointer<Float>)
 }
 
-struct FullLanes: LaneAccess {
+struct Lanes8: LaneAccess {
     @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { SmallProducts.load(p) }
     @inline(__always) func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { SmallProducts.store(v, p) }
+}
+
+struct Lanes16: LaneAccess {
+    @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    @inline(__always) func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
 }
 
 /// The first `count` (< 8) lanes; the others load as 0 and are not stored.
