@@ -76,57 +76,67 @@ static inline long min_long(long x, long y) { return x < y ? x : y; }
  * B and 6 broadcasts feed 24 FMAs. */
 enum { TILE_ROWS = 6, TILE_VECTORS = 4 };
 
-/* C[rows, j ..< j + 16·nv] for the six row pointers ar (a repeated last row for a partial
- * tile; only `valid` rows are stored). The last vector is masked by `mask` (8 columns when
- * n % 16 == 8). nv is a constant after inlining, so the accumulators stay in registers. */
-INLINE AVX512 void row_tile(const int nv, long k, const float *const *ar, const float *b, long ldb,
-                            __mmask16 mask, float *const *cr, int valid) {
+/* C[rows, j ..< j + 16·nv] for the `rows` (≤ 6) row pointers ar. The last vector is masked by
+ * `mask` (8 columns when n % 16 == 8). rows and nv are constants after inlining, so the
+ * accumulators stay in registers. A last tile of fewer than six rows computes only those rows
+ * (each row's FMA chain is the same whatever tile it sits in). */
+INLINE AVX512 void row_tile(const int rows, const int nv, long k, const float *const *ar, const float *b, long ldb,
+                            __mmask16 mask, float *const *cr) {
     __m512 acc[TILE_ROWS][TILE_VECTORS];
-    for (int r = 0; r < TILE_ROWS; r++)
+    for (int r = 0; r < rows; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
     const float *bp = b;
     for (long p = 0; p < k; p++) {
         __m512 bv[TILE_VECTORS];
         for (int v = 0; v < nv - 1; v++) bv[v] = _mm512_loadu_ps(bp + 16 * v);
         bv[nv - 1] = _mm512_maskz_loadu_ps(mask, bp + 16 * (nv - 1));
-        for (int r = 0; r < TILE_ROWS; r++) {
+        for (int r = 0; r < rows; r++) {
             const __m512 x = _mm512_set1_ps(ar[r][p]);
             for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
         }
         bp += ldb;
     }
-    for (int r = 0; r < TILE_ROWS; r++) {
-        if (r >= valid) break;
+    for (int r = 0; r < rows; r++) {
         for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(cr[r] + 16 * v, acc[r][v]);
         _mm512_mask_storeu_ps(cr[r] + 16 * (nv - 1), mask, acc[r][nv - 1]);
+    }
+}
+
+/* One tile row (`rows` rows from ar/cr) across all n columns, in panels of up to 64. */
+INLINE AVX512 void row_tiles(const int rows, long n, long k, const float *const *ar, const float *b, long ldb,
+                             float *const *cr) {
+    for (long j = 0; j < n; j += 16 * TILE_VECTORS) {
+        const long width = min_long(16 * TILE_VECTORS, n - j);
+        const int nv = (int)((width + 15) / 16);
+        const __mmask16 mask = (width % 16) ? (__mmask16)((1u << (width % 16)) - 1) : (__mmask16)0xFFFF;
+        float *cj[TILE_ROWS];
+        for (int r = 0; r < rows; r++) cj[r] = cr[r] + j;
+        switch (nv) {
+        case 4: row_tile(rows, 4, k, ar, b + j, ldb, mask, cj); break;
+        case 3: row_tile(rows, 3, k, ar, b + j, ldb, mask, cj); break;
+        case 2: row_tile(rows, 2, k, ar, b + j, ldb, mask, cj); break;
+        default: row_tile(rows, 1, k, ar, b + j, ldb, mask, cj); break;
+        }
     }
 }
 
 static AVX512 void row_product(long m, long n, long k, const float *a, long lda,
                                const float *b, long ldb, float *c, long ldc) {
     for (long i = 0; i < m; i += TILE_ROWS) {
+        const int valid = (int)min_long(TILE_ROWS, m - i);
         const float *ar[TILE_ROWS];
         float *cr[TILE_ROWS];
-        for (int r = 0; r < TILE_ROWS; r++) {
-            const long row = min_long(i + r, m - 1);
-            ar[r] = a + row * lda;
-            cr[r] = c + row * ldc;
+        for (int r = 0; r < valid; r++) {
+            ar[r] = a + (i + r) * lda;
+            cr[r] = c + (i + r) * ldc;
         }
-        const int valid = (int)min_long(TILE_ROWS, m - i);
-        for (long j = 0; j < n; j += 16 * TILE_VECTORS) {
-            const long width = min_long(16 * TILE_VECTORS, n - j);
-            const int nv = (int)((width + 15) / 16);
-            const __mmask16 mask = (width % 16) ? (__mmask16)((1u << (width % 16)) - 1) : (__mmask16)0xFFFF;
-            float *cj[TILE_ROWS];
-            for (int r = 0; r < TILE_ROWS; r++) cj[r] = cr[r] + j;
-            const float *ak[TILE_ROWS];
-            for (int r = 0; r < TILE_ROWS; r++) ak[r] = ar[r];
-            switch (nv) {
-            case 4: row_tile(4, k, ak, b + j, ldb, mask, cj, valid); break;
-            case 3: row_tile(3, k, ak, b + j, ldb, mask, cj, valid); break;
-            case 2: row_tile(2, k, ak, b + j, ldb, mask, cj, valid); break;
-            default: row_tile(1, k, ak, b + j, ldb, mask, cj, valid); break;
-            }
+        switch (valid) {
+        case 6: row_tiles(6, n, k, ar, b, ldb, cr); break;
+        case 5: row_tiles(5, n, k, ar, b, ldb, cr); break;
+        case 4: row_tiles(4, n, k, ar, b, ldb, cr); break;
+        case 3: row_tiles(3, n, k, ar, b, ldb, cr); break;
+        case 2: row_tiles(2, n, k, ar, b, ldb, cr); break;
+        default: row_tiles(1, n, k, ar, b, ldb, cr); break;
         }
     }
 }
@@ -634,49 +644,58 @@ INLINE AVX512 void store_d(__m512 value, float *d, long dv) {
     for (int l = 0; l < 16; l++) d[l * dv] = x[l];
 }
 
-/* D[x_r, y ..< y + 16·nv] for the `rows` (6 or 2) values x_r of ui, over data rows r0 ..< r1;
- * dr[x] points at D[x_r, y]. A partial tile repeats its last value of u (ui and dr); only the
- * first `valid` are stored. */
+/* D[i + x, y ..< y + 16·nv] for the `rows` (≤ 6) values x of u from i, over data rows
+ * r0 ..< r1; dr[x] points at D[i + x, y]. rows and nv are constants after inlining. */
 INLINE AVX512 void outer_tile(const int rows, const int nv, long r0, long r1,
-                              const float *u, long ldu, const long *ui,
-                              const float *v, long ldv, float *const *dr, long dv, long valid) {
+                              const float *u, long ldu, long i,
+                              const float *v, long ldv, float *const *dr, long dv) {
     __m512 acc[TILE_ROWS][TILE_VECTORS];
     for (int x = 0; x < rows; x++)
         for (int w = 0; w < nv; w++) acc[x][w] = load_d(dr[x] + 16 * w * dv, dv);
-    const float *ur = u + r0 * ldu, *vr = v + r0 * ldv;
+    const float *ur = u + r0 * ldu + i, *vr = v + r0 * ldv;
     for (long r = r0; r < r1; r++) {
         __m512 bv[TILE_VECTORS];
         for (int w = 0; w < nv; w++) bv[w] = _mm512_loadu_ps(vr + 16 * w);
         for (int x = 0; x < rows; x++) {
-            const __m512 s = _mm512_set1_ps(ur[ui[x]]);
+            const __m512 s = _mm512_set1_ps(ur[x]);
             for (int w = 0; w < nv; w++) acc[x][w] = _mm512_fmadd_ps(s, bv[w], acc[x][w]);
         }
         ur += ldu;
         vr += ldv;
     }
-    for (int x = 0; x < rows; x++) {
-        if (x >= valid) break;
+    for (int x = 0; x < rows; x++)
         for (int w = 0; w < nv; w++) store_d(acc[x][w], dr[x] + 16 * w * dv, dv);
+}
+
+/* The tiles of `rows` values of u from i × all q values of v, in panels of up to 64. */
+INLINE AVX512 void outer_tiles(const int rows, long i, long r0, long r1, const float *u, long ldu,
+                               const float *v, long ldv, long q, float *d, long du, long dv) {
+    for (long j = 0; j < q; j += 16 * TILE_VECTORS) {
+        float *dr[TILE_ROWS];
+        for (int x = 0; x < rows; x++) dr[x] = d + (i + x) * du + j * dv;
+        switch (min_long(TILE_VECTORS, (q - j) / 16)) {
+        case 4: outer_tile(rows, 4, r0, r1, u, ldu, i, v + j, ldv, dr, dv); break;
+        case 3: outer_tile(rows, 3, r0, r1, u, ldu, i, v + j, ldv, dr, dv); break;
+        case 2: outer_tile(rows, 2, r0, r1, u, ldu, i, v + j, ldv, dr, dv); break;
+        default: outer_tile(rows, 1, r0, r1, u, ldu, i, v + j, ldv, dr, dv); break;
+        }
     }
 }
 
-/* One row block [r0, r1) in tiles of `rows` values of u × up to 64 values of v. */
+/* One row block [r0, r1) in tiles of `rows` values of u × up to 64 values of v; a last
+ * partial tile takes exactly the values left (each D element's chain is the same whatever
+ * tile it sits in: one FMA per data row, in row order). */
 INLINE AVX512 void outer_block(const int rows, long r0, long r1, const float *u, long ldu, long p,
                                const float *v, long ldv, long q, float *d, long du, long dv) {
-    for (long i = 0; i < p; i += rows) {
-        long ui[TILE_ROWS];
-        for (int x = 0; x < rows; x++) ui[x] = min_long(i + x, p - 1);
-        const long valid = min_long(rows, p - i);
-        for (long j = 0; j < q; j += 16 * TILE_VECTORS) {
-            float *dr[TILE_ROWS];
-            for (int x = 0; x < rows; x++) dr[x] = d + ui[x] * du + j * dv;
-            switch (min_long(TILE_VECTORS, (q - j) / 16)) {
-            case 4: outer_tile(rows, 4, r0, r1, u, ldu, ui, v + j, ldv, dr, dv, valid); break;
-            case 3: outer_tile(rows, 3, r0, r1, u, ldu, ui, v + j, ldv, dr, dv, valid); break;
-            case 2: outer_tile(rows, 2, r0, r1, u, ldu, ui, v + j, ldv, dr, dv, valid); break;
-            default: outer_tile(rows, 1, r0, r1, u, ldu, ui, v + j, ldv, dr, dv, valid); break;
-            }
-        }
+    long i = 0;
+    for (; i + rows <= p; i += rows) outer_tiles(rows, i, r0, r1, u, ldu, v, ldv, q, d, du, dv);
+    switch (p - i) {
+    case 0: break;
+    case 5: outer_tiles(5, i, r0, r1, u, ldu, v, ldv, q, d, du, dv); break;
+    case 4: outer_tiles(4, i, r0, r1, u, ldu, v, ldv, q, d, du, dv); break;
+    case 3: outer_tiles(3, i, r0, r1, u, ldu, v, ldv, q, d, du, dv); break;
+    case 2: outer_tiles(2, i, r0, r1, u, ldu, v, ldv, q, d, du, dv); break;
+    default: outer_tiles(1, i, r0, r1, u, ldu, v, ldv, q, d, du, dv); break;
     }
 }
 
