@@ -311,10 +311,15 @@ extension SmallProducts {
         var r0 = 0
         while r0 < m {
             let r1 = Swift.min(r0 + block, m)
-            if p >= 6 || q % 32 != 0 {
-                outerTile6x16(r0, r1, u, ldu, p, v, ldv, q, d, du, dv)
+            if q % 32 != 0 {
+                outerTile6x16(r0, r1, u, ldu, 0, p, v, ldv, q, d, du, dv)
             } else {
-                outerTile2x32(r0, r1, u, ldu, p, v, ldv, q, d, du, dv)
+                // 6-row tiles, then a remainder of 2 or 4 values of u in 2-row tiles rather than a
+                // 6-row tile with repeats (W̄ 64×64: 64 values, not 66); 1, 3, 5 stay in the 6-row tile.
+                let rest = p % 6
+                let split = p < 6 ? 0 : (rest == 2 || rest == 4 ? p - rest : p)
+                if split > 0 { outerTile6x16(r0, r1, u, ldu, 0, split, v, ldv, q, d, du, dv) }
+                if split < p { outerTile2x32(r0, r1, u, ldu, split, p, v, ldv, q, d, du, dv) }
             }
             r0 = r1
         }
@@ -334,10 +339,11 @@ extension SmallProducts {
         for l in 0..<8 { d[l * dv] = x[l] }
     }
 
-    private static func outerTile6x16(_ r0: Int, _ r1: Int, _ u: UnsafePointer<Float>, _ ldu: Int, _ p: Int,
+    /// D rows (values of u) i0 ..< p.
+    private static func outerTile6x16(_ r0: Int, _ r1: Int, _ u: UnsafePointer<Float>, _ ldu: Int, _ i0: Int, _ p: Int,
                                       _ v: UnsafePointer<Float>, _ ldv: Int, _ q: Int,
                                       _ d: UnsafeMutablePointer<Float>, _ du: Int, _ dv: Int) {
-        var i = 0
+        var i = i0
         while i < p {
             let last = p - 1
             let u1 = Swift.min(i + 1, last), u2 = Swift.min(i + 2, last), u3 = Swift.min(i + 3, last)
@@ -374,10 +380,11 @@ extension SmallProducts {
         }
     }
 
-    private static func outerTile2x32(_ r0: Int, _ r1: Int, _ u: UnsafePointer<Float>, _ ldu: Int, _ p: Int,
+    /// D rows (values of u) i0 ..< p.
+    private static func outerTile2x32(_ r0: Int, _ r1: Int, _ u: UnsafePointer<Float>, _ ldu: Int, _ i0: Int, _ p: Int,
                                       _ v: UnsafePointer<Float>, _ ldv: Int, _ q: Int,
                                       _ d: UnsafeMutablePointer<Float>, _ du: Int, _ dv: Int) {
-        var i = 0
+        var i = i0
         while i < p {
             let u1 = Swift.min(i + 1, p - 1)
             let valid = Swift.min(2, p - i)
