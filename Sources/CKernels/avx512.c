@@ -63,6 +63,7 @@ int cnf_avx512_supported(void) {
 }
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,fma")))
+#define UNROLL _Pragma("clang loop unroll(full)")
 #define INLINE static inline __attribute__((always_inline))
 
 static inline long min_long(long x, long y) { return x < y ? x : y; }
@@ -299,26 +300,50 @@ INLINE AVX512 void activate(const cnf_activation activation, __m512 a, __m512 *y
     }
 }
 
-/* FusedPrimalRows on rows [i0, i1) of the n-wide output, which holds the raw product:
- * h = acc + b (→ affine), a = h ⊙ g + c, y = σ(a) (→ output), σ' (→ slope), σ'' (→ curvature). */
+/* FusedPrimalRows on nv vectors of row i from column j (the last masked by `last`): h = acc + b
+ * (→ affine), a = h ⊙ g + c, y = σ(a) (→ output), σ' (→ slope), σ'' (→ curvature). nv is a
+ * constant after inlining: the nv activations are independent chains that overlap (one tanh is
+ * a ~50-cycle chain through its polynomial and division; one at a time left the pass
+ * latency-bound). */
+INLINE AVX512 void primal_vectors(const cnf_activation activation, const int store_affine, const int store_slope,
+                                  const int store_curvature, const int nv, long i, long j, long n, __mmask16 last,
+                                  const cnf_fused_rows *e) {
+    __m512 a[TILE_VECTORS];
+    UNROLL for (int v = 0; v < nv; v++) {
+        const __mmask16 mask = v == nv - 1 ? last : (__mmask16)0xFFFF;
+        const long o = i * n + j + 16 * v;
+        const __m512 h = add(_mm512_maskz_loadu_ps(mask, e->output + o), _mm512_maskz_loadu_ps(mask, e->bias + j + 16 * v));
+        if (store_affine) _mm512_mask_storeu_ps(e->affine + o, mask, h);
+        a[v] = add(mul(h, _mm512_maskz_loadu_ps(mask, e->gate + j + 16 * v)), _mm512_maskz_loadu_ps(mask, e->shift + j + 16 * v));
+    }
+    UNROLL for (int v = 0; v < nv; v++) {
+        const __mmask16 mask = v == nv - 1 ? last : (__mmask16)0xFFFF;
+        const long o = i * n + j + 16 * v;
+        if (activation == CNF_ACTIVATION_NONE) {
+            _mm512_mask_storeu_ps(e->output + o, mask, a[v]);
+            continue;
+        }
+        __m512 y, s, c;
+        activate(activation, a[v], &y, &s, &c);
+        _mm512_mask_storeu_ps(e->output + o, mask, y);
+        if (store_slope) _mm512_mask_storeu_ps(e->slope + o, mask, s);
+        if (store_curvature) _mm512_mask_storeu_ps(e->curvature + o, mask, c);
+    }
+}
+
+/* FusedPrimalRows on rows [i0, i1) of the n-wide output, which holds the raw product: each
+ * row in panels of 64 columns (four vectors at once), then one vector at a time. */
 INLINE AVX512 void primal_pass(const cnf_activation activation, const int store_affine, const int store_slope,
-                               const int store_curvature, long i0, long i1, long n, const cnf_fused_rows *e) {
+                               const int store_curvature, long i0, long i1, long n, const cnf_fused_rows *rows) {
+    /* A local copy: the stores through its float pointers cannot change it, so they stay in registers. */
+    const cnf_fused_rows local = *rows, *e = &local;
     for (long i = i0; i < i1; i++) {
-        for (long j = 0; j < n; j += 16) {
+        long j = 0;
+        for (; j + 64 <= n; j += 64)
+            primal_vectors(activation, store_affine, store_slope, store_curvature, 4, i, j, n, (__mmask16)0xFFFF, e);
+        for (; j < n; j += 16) {
             const __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
-            const long o = i * n + j;
-            const __m512 h = add(_mm512_maskz_loadu_ps(mask, e->output + o), _mm512_maskz_loadu_ps(mask, e->bias + j));
-            if (store_affine) _mm512_mask_storeu_ps(e->affine + o, mask, h);
-            const __m512 a = add(mul(h, _mm512_maskz_loadu_ps(mask, e->gate + j)), _mm512_maskz_loadu_ps(mask, e->shift + j));
-            if (activation == CNF_ACTIVATION_NONE) {
-                _mm512_mask_storeu_ps(e->output + o, mask, a);
-                continue;
-            }
-            __m512 y, s, c;
-            activate(activation, a, &y, &s, &c);
-            _mm512_mask_storeu_ps(e->output + o, mask, y);
-            if (store_slope) _mm512_mask_storeu_ps(e->slope + o, mask, s);
-            if (store_curvature) _mm512_mask_storeu_ps(e->curvature + o, mask, c);
+            primal_vectors(activation, store_affine, store_slope, store_curvature, 1, i, j, n, mask, e);
         }
     }
 }
@@ -358,7 +383,8 @@ AVX512 void cnf_avx512_fused_primal_rows(long m, long n, long k, const float *a,
 /* FusedTangentRows: h = acc (→ affine), ẏ = σ'(a) ⊙ (h ⊙ g) with σ'(a) of the same sample
  * (slope_in), or h ⊙ g without activation. */
 INLINE AVX512 void tangent_pass(const int activated, const int store_affine, long i0, long i1, long n,
-                                const cnf_fused_rows *e) {
+                                const cnf_fused_rows *rows) {
+    const cnf_fused_rows local = *rows, *e = &local;
     for (long i = i0; i < i1; i++) {
         for (long j = 0; j < n; j += 16) {
             const __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
@@ -395,7 +421,6 @@ AVX512 void cnf_avx512_fused_tangent_rows(long m, long n, long k, const float *a
  * independent chains each), and each element is the chain of DualLayer.backward's Swift loops
  * (see CKernels.h), lanes being columns. nv, and k for k ≤ 2 (Hutchinson: 1; exact in 2-D: 2),
  * are constants after inlining, so the loops over them unroll and the arrays live in registers. */
-#define UNROLL _Pragma("clang loop unroll(full)")
 INLINE AVX512 void backward_panel(const int squash, const int activated, const int nv, const long k, long m, long n,
                                   long j, __mmask16 last, const cnf_backward_rows *e) {
     const float *restrict ybar = e->ybar + j, *restrict affine = e->affine + j, *restrict slope = e->slope + j;
