@@ -732,10 +732,19 @@ AVX512 void cnf_avx512_accumulate_outer(long m, const float *u, long ldu, long p
     const long block = 64;
     for (long r0 = 0; r0 < m; r0 += block) {
         const long r1 = min_long(r0 + block, m);
-        if (p > 2)
-            outer_block(TILE_ROWS, r0, r1, u, ldu, p, v, ldv, q, d, du, dv);
-        else
-            outer_block(2, r0, r1, u, ldu, p, v, ldv, q, d, du, dv);
+        /* dv == 1 (row-major D, W̄ of the 64-wide layers) as a constant: D moves straight
+         * between memory and the accumulators (a run-time dv sent the tile setup through the stack). */
+        if (dv == 1) {
+            if (p > 2)
+                outer_block(TILE_ROWS, r0, r1, u, ldu, p, v, ldv, q, d, du, 1);
+            else
+                outer_block(2, r0, r1, u, ldu, p, v, ldv, q, d, du, 1);
+        } else {
+            if (p > 2)
+                outer_block(TILE_ROWS, r0, r1, u, ldu, p, v, ldv, q, d, du, dv);
+            else
+                outer_block(2, r0, r1, u, ldu, p, v, ldv, q, d, du, dv);
+        }
     }
 }
 
