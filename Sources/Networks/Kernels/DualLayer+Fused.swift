@@ -133,7 +133,8 @@ func floats<S>(_ v: MutableBufferView<S>) -> UnsafeMutablePointer<Float> { float
 extension DualLayer {
     /// `forward` for Float in one pass per row block: the product, the gate and bias, the
     /// activation and the tangents' σ'(a) ⊙ ȧ in the product's epilogue (primal rows first, then
-    /// each tangent block; Wᵀ, 16 KB for 64×64, stays in L1 across the blocks). Returns false,
+    /// each tangent block; Wᵀ, 16 KB for 64×64, stays in L1 across the blocks; `ODENet` packs
+    /// it once per parameter update, a layer given none packs it per call). Returns false,
     /// having done nothing, when `KernelChoice` leaves this shape to BLAS.
     ///
     /// Summation order: each output is Σ_p x_p·W_jp by FMAs in p order from +0, on the SIMD8

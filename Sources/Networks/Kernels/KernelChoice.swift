@@ -50,6 +50,10 @@ import Darwin
 ///     W̄ 64→2        2×m·m×64       115 / 191 /  30      113 / 148 /  23
 ///     256→256 (not the network's)   avx512 2.0× avx2 and 2.0–2.2× sgemm; left on BLAS (rule above)
 ///
+/// (Later, same machine and method, 5 rounds: the AVX-512 W̄ with D's row-major case compiled
+/// as such and exact-size last tiles reached 254 / 262 GFLOP/s on 64→64 and 232 on 64→2 at
+/// m = 100 / 1000, the SIMD8 W̄ 64→64 133; benchmarks/KERNELS.md.)
+///
 /// and whole fused ConcatSquash layers (forward, 1 tangent block, evaluate store mode), µs per
 /// call at 50 / 500 primal rows, avx2 / avx512 / BLAS path:
 ///
