@@ -63,6 +63,7 @@ int cnf_avx512_supported(void) {
 }
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,fma")))
+#define UNROLL _Pragma("clang loop unroll(full)")
 #define INLINE static inline __attribute__((always_inline))
 
 static inline long min_long(long x, long y) { return x < y ? x : y; }
@@ -76,57 +77,67 @@ static inline long min_long(long x, long y) { return x < y ? x : y; }
  * B and 6 broadcasts feed 24 FMAs. */
 enum { TILE_ROWS = 6, TILE_VECTORS = 4 };
 
-/* C[rows, j ..< j + 16·nv] for the six row pointers ar (a repeated last row for a partial
- * tile; only `valid` rows are stored). The last vector is masked by `mask` (8 columns when
- * n % 16 == 8). nv is a constant after inlining, so the accumulators stay in registers. */
-INLINE AVX512 void row_tile(const int nv, long k, const float *const *ar, const float *b, long ldb,
-                            __mmask16 mask, float *const *cr, int valid) {
+/* C[rows, j ..< j + 16·nv] for the `rows` (≤ 6) row pointers ar. The last vector is masked by
+ * `mask` (8 columns when n % 16 == 8). rows and nv are constants after inlining, so the
+ * accumulators stay in registers. A last tile of fewer than six rows computes only those rows
+ * (each row's FMA chain is the same whatever tile it sits in). */
+INLINE AVX512 void row_tile(const int rows, const int nv, long k, const float *const *ar, const float *b, long ldb,
+                            __mmask16 mask, float *const *cr) {
     __m512 acc[TILE_ROWS][TILE_VECTORS];
-    for (int r = 0; r < TILE_ROWS; r++)
+    for (int r = 0; r < rows; r++)
         for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
     const float *bp = b;
     for (long p = 0; p < k; p++) {
         __m512 bv[TILE_VECTORS];
         for (int v = 0; v < nv - 1; v++) bv[v] = _mm512_loadu_ps(bp + 16 * v);
         bv[nv - 1] = _mm512_maskz_loadu_ps(mask, bp + 16 * (nv - 1));
-        for (int r = 0; r < TILE_ROWS; r++) {
+        for (int r = 0; r < rows; r++) {
             const __m512 x = _mm512_set1_ps(ar[r][p]);
             for (int v = 0; v < nv; v++) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
         }
         bp += ldb;
     }
-    for (int r = 0; r < TILE_ROWS; r++) {
-        if (r >= valid) break;
+    for (int r = 0; r < rows; r++) {
         for (int v = 0; v < nv - 1; v++) _mm512_storeu_ps(cr[r] + 16 * v, acc[r][v]);
         _mm512_mask_storeu_ps(cr[r] + 16 * (nv - 1), mask, acc[r][nv - 1]);
+    }
+}
+
+/* One tile row (`rows` rows from ar/cr) across all n columns, in panels of up to 64. */
+INLINE AVX512 void row_tiles(const int rows, long n, long k, const float *const *ar, const float *b, long ldb,
+                             float *const *cr) {
+    for (long j = 0; j < n; j += 16 * TILE_VECTORS) {
+        const long width = min_long(16 * TILE_VECTORS, n - j);
+        const int nv = (int)((width + 15) / 16);
+        const __mmask16 mask = (width % 16) ? (__mmask16)((1u << (width % 16)) - 1) : (__mmask16)0xFFFF;
+        float *cj[TILE_ROWS];
+        for (int r = 0; r < rows; r++) cj[r] = cr[r] + j;
+        switch (nv) {
+        case 4: row_tile(rows, 4, k, ar, b + j, ldb, mask, cj); break;
+        case 3: row_tile(rows, 3, k, ar, b + j, ldb, mask, cj); break;
+        case 2: row_tile(rows, 2, k, ar, b + j, ldb, mask, cj); break;
+        default: row_tile(rows, 1, k, ar, b + j, ldb, mask, cj); break;
+        }
     }
 }
 
 static AVX512 void row_product(long m, long n, long k, const float *a, long lda,
                                const float *b, long ldb, float *c, long ldc) {
     for (long i = 0; i < m; i += TILE_ROWS) {
+        const int valid = (int)min_long(TILE_ROWS, m - i);
         const float *ar[TILE_ROWS];
         float *cr[TILE_ROWS];
-        for (int r = 0; r < TILE_ROWS; r++) {
-            const long row = min_long(i + r, m - 1);
-            ar[r] = a + row * lda;
-            cr[r] = c + row * ldc;
+        for (int r = 0; r < valid; r++) {
+            ar[r] = a + (i + r) * lda;
+            cr[r] = c + (i + r) * ldc;
         }
-        const int valid = (int)min_long(TILE_ROWS, m - i);
-        for (long j = 0; j < n; j += 16 * TILE_VECTORS) {
-            const long width = min_long(16 * TILE_VECTORS, n - j);
-            const int nv = (int)((width + 15) / 16);
-            const __mmask16 mask = (width % 16) ? (__mmask16)((1u << (width % 16)) - 1) : (__mmask16)0xFFFF;
-            float *cj[TILE_ROWS];
-            for (int r = 0; r < TILE_ROWS; r++) cj[r] = cr[r] + j;
-            const float *ak[TILE_ROWS];
-            for (int r = 0; r < TILE_ROWS; r++) ak[r] = ar[r];
-            switch (nv) {
-            case 4: row_tile(4, k, ak, b + j, ldb, mask, cj, valid); break;
-            case 3: row_tile(3, k, ak, b + j, ldb, mask, cj, valid); break;
-            case 2: row_tile(2, k, ak, b + j, ldb, mask, cj, valid); break;
-            default: row_tile(1, k, ak, b + j, ldb, mask, cj, valid); break;
-            }
+        switch (valid) {
+        case 6: row_tiles(6, n, k, ar, b, ldb, cr); break;
+        case 5: row_tiles(5, n, k, ar, b, ldb, cr); break;
+        case 4: row_tiles(4, n, k, ar, b, ldb, cr); break;
+        case 3: row_tiles(3, n, k, ar, b, ldb, cr); break;
+        case 2: row_tiles(2, n, k, ar, b, ldb, cr); break;
+        default: row_tiles(1, n, k, ar, b, ldb, cr); break;
         }
     }
 }
@@ -289,26 +300,50 @@ INLINE AVX512 void activate(const cnf_activation activation, __m512 a, __m512 *y
     }
 }
 
-/* FusedPrimalRows on rows [i0, i1) of the n-wide output, which holds the raw product:
- * h = acc + b (→ affine), a = h ⊙ g + c, y = σ(a) (→ output), σ' (→ slope), σ'' (→ curvature). */
+/* FusedPrimalRows on nv vectors of row i from column j (the last masked by `last`): h = acc + b
+ * (→ affine), a = h ⊙ g + c, y = σ(a) (→ output), σ' (→ slope), σ'' (→ curvature). nv is a
+ * constant after inlining: the nv activations are independent chains that overlap (one tanh is
+ * a ~50-cycle chain through its polynomial and division; one at a time left the pass
+ * latency-bound). */
+INLINE AVX512 void primal_vectors(const cnf_activation activation, const int store_affine, const int store_slope,
+                                  const int store_curvature, const int nv, long i, long j, long n, __mmask16 last,
+                                  const cnf_fused_rows *e) {
+    __m512 a[TILE_VECTORS];
+    UNROLL for (int v = 0; v < nv; v++) {
+        const __mmask16 mask = v == nv - 1 ? last : (__mmask16)0xFFFF;
+        const long o = i * n + j + 16 * v;
+        const __m512 h = add(_mm512_maskz_loadu_ps(mask, e->output + o), _mm512_maskz_loadu_ps(mask, e->bias + j + 16 * v));
+        if (store_affine) _mm512_mask_storeu_ps(e->affine + o, mask, h);
+        a[v] = add(mul(h, _mm512_maskz_loadu_ps(mask, e->gate + j + 16 * v)), _mm512_maskz_loadu_ps(mask, e->shift + j + 16 * v));
+    }
+    UNROLL for (int v = 0; v < nv; v++) {
+        const __mmask16 mask = v == nv - 1 ? last : (__mmask16)0xFFFF;
+        const long o = i * n + j + 16 * v;
+        if (activation == CNF_ACTIVATION_NONE) {
+            _mm512_mask_storeu_ps(e->output + o, mask, a[v]);
+            continue;
+        }
+        __m512 y, s, c;
+        activate(activation, a[v], &y, &s, &c);
+        _mm512_mask_storeu_ps(e->output + o, mask, y);
+        if (store_slope) _mm512_mask_storeu_ps(e->slope + o, mask, s);
+        if (store_curvature) _mm512_mask_storeu_ps(e->curvature + o, mask, c);
+    }
+}
+
+/* FusedPrimalRows on rows [i0, i1) of the n-wide output, which holds the raw product: each
+ * row in panels of 64 columns (four vectors at once), then one vector at a time. */
 INLINE AVX512 void primal_pass(const cnf_activation activation, const int store_affine, const int store_slope,
-                               const int store_curvature, long i0, long i1, long n, const cnf_fused_rows *e) {
+                               const int store_curvature, long i0, long i1, long n, const cnf_fused_rows *rows) {
+    /* A local copy: the stores through its float pointers cannot change it, so they stay in registers. */
+    const cnf_fused_rows local = *rows, *e = &local;
     for (long i = i0; i < i1; i++) {
-        for (long j = 0; j < n; j += 16) {
+        long j = 0;
+        for (; j + 64 <= n; j += 64)
+            primal_vectors(activation, store_affine, store_slope, store_curvature, 4, i, j, n, (__mmask16)0xFFFF, e);
+        for (; j < n; j += 16) {
             const __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
-            const long o = i * n + j;
-            const __m512 h = add(_mm512_maskz_loadu_ps(mask, e->output + o), _mm512_maskz_loadu_ps(mask, e->bias + j));
-            if (store_affine) _mm512_mask_storeu_ps(e->affine + o, mask, h);
-            const __m512 a = add(mul(h, _mm512_maskz_loadu_ps(mask, e->gate + j)), _mm512_maskz_loadu_ps(mask, e->shift + j));
-            if (activation == CNF_ACTIVATION_NONE) {
-                _mm512_mask_storeu_ps(e->output + o, mask, a);
-                continue;
-            }
-            __m512 y, s, c;
-            activate(activation, a, &y, &s, &c);
-            _mm512_mask_storeu_ps(e->output + o, mask, y);
-            if (store_slope) _mm512_mask_storeu_ps(e->slope + o, mask, s);
-            if (store_curvature) _mm512_mask_storeu_ps(e->curvature + o, mask, c);
+            primal_vectors(activation, store_affine, store_slope, store_curvature, 1, i, j, n, mask, e);
         }
     }
 }
@@ -348,7 +383,8 @@ AVX512 void cnf_avx512_fused_primal_rows(long m, long n, long k, const float *a,
 /* FusedTangentRows: h = acc (→ affine), ẏ = σ'(a) ⊙ (h ⊙ g) with σ'(a) of the same sample
  * (slope_in), or h ⊙ g without activation. */
 INLINE AVX512 void tangent_pass(const int activated, const int store_affine, long i0, long i1, long n,
-                                const cnf_fused_rows *e) {
+                                const cnf_fused_rows *rows) {
+    const cnf_fused_rows local = *rows, *e = &local;
     for (long i = i0; i < i1; i++) {
         for (long j = 0; j < n; j += 16) {
             const __mmask16 mask = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
@@ -373,6 +409,103 @@ AVX512 void cnf_avx512_fused_tangent_rows(long m, long n, long k, const float *a
         } else {
             if (store_affine) tangent_pass(0, 1, i0, i1, n, e); else tangent_pass(0, 0, i0, i1, n, e);
         }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* The backward element-wise pass of a layer                                                 */
+/* ---------------------------------------------------------------------------------------- */
+
+/* One panel of nv strips of 16 columns from j (the last strip masked by `last` at the right
+ * edge) over all m rows: the column sums ḡ, c̄, Σh̄ stay in registers across the rows (nv
+ * independent chains each), and each element is the chain of DualLayer.backward's Swift loops
+ * (see CKernels.h), lanes being columns. nv, and k for k ≤ 2 (Hutchinson: 1; exact in 2-D: 2),
+ * are constants after inlining, so the loops over them unroll and the arrays live in registers. */
+INLINE AVX512 void backward_panel(const int squash, const int activated, const int nv, const long k, long m, long n,
+                                  long j, __mmask16 last, const cnf_backward_rows *e) {
+    const float *restrict ybar = e->ybar + j, *restrict affine = e->affine + j, *restrict slope = e->slope + j;
+    const float *restrict curvature = e->curvature + j;
+    float *restrict hbar = e->hbar + j;
+    const long block = m * n; /* one tangent block's rows */
+    const __m512 zero = _mm512_setzero_ps();
+    __mmask16 mk[TILE_VECTORS];
+    __m512 g[TILE_VECTORS], gb[TILE_VECTORS], cb[TILE_VECTORS], bb[TILE_VECTORS];
+    UNROLL for (int v = 0; v < nv; v++) {
+        mk[v] = v == nv - 1 ? last : (__mmask16)0xFFFF;
+        g[v] = squash ? _mm512_maskz_loadu_ps(mk[v], e->gate + j + 16 * v) : zero;
+        gb[v] = zero;
+        cb[v] = zero;
+        bb[v] = zero;
+    }
+    for (long o = 0; o < block; o += n) {
+        UNROLL for (int v = 0; v < nv; v++) {
+            const long ov = o + 16 * v;
+            const __m512 y = _mm512_maskz_loadu_ps(mk[v], ybar + ov);
+            __m512 s = zero, abar = y;
+            if (activated) {
+                s = _mm512_maskz_loadu_ps(mk[v], slope + ov);
+                __m512 d = zero;
+                for (long r = ov + block, b = 1; b <= k; b++, r += block)
+                    d = add(mul(_mm512_maskz_loadu_ps(mk[v], affine + r), _mm512_maskz_loadu_ps(mk[v], ybar + r)), d);
+                if (squash && k > 0) d = mul(d, g[v]);
+                abar = add(mul(s, y), mul(_mm512_maskz_loadu_ps(mk[v], curvature + ov), d));
+            }
+            __m512 hb = abar;
+            if (squash) {
+                gb[v] = add(mul(abar, _mm512_maskz_loadu_ps(mk[v], affine + ov)), gb[v]);
+                cb[v] = add(abar, cb[v]);
+                hb = mul(abar, g[v]);
+            }
+            _mm512_mask_storeu_ps(hbar + ov, mk[v], hb);
+            bb[v] = add(hb, bb[v]);
+            for (long r = ov + block, b = 1; b <= k; b++, r += block) {
+                const __m512 yk = _mm512_maskz_loadu_ps(mk[v], ybar + r);
+                const __m512 t = activated ? mul(s, yk) : yk;
+                if (squash) {
+                    gb[v] = add(mul(t, _mm512_maskz_loadu_ps(mk[v], affine + r)), gb[v]);
+                    _mm512_mask_storeu_ps(hbar + r, mk[v], mul(t, g[v]));
+                } else {
+                    _mm512_mask_storeu_ps(hbar + r, mk[v], t);
+                }
+            }
+        }
+    }
+    UNROLL for (int v = 0; v < nv; v++) {
+        _mm512_mask_storeu_ps(e->gate_bar + j + 16 * v, mk[v], gb[v]);
+        _mm512_mask_storeu_ps(e->shift_bar + j + 16 * v, mk[v], cb[v]);
+        _mm512_mask_storeu_ps(e->bias_bar + j + 16 * v, mk[v], bb[v]);
+    }
+}
+
+INLINE AVX512 void backward_panels(const int squash, const int activated, const long k, long m, long n,
+                                   const cnf_backward_rows *e) {
+    for (long j = 0; j < n; j += 16 * TILE_VECTORS) {
+        const long width = min_long(16 * TILE_VECTORS, n - j);
+        const __mmask16 last = (width % 16) ? (__mmask16)((1u << (width % 16)) - 1) : (__mmask16)0xFFFF;
+        switch ((width + 15) / 16) {
+        case 4: backward_panel(squash, activated, 4, k, m, n, j, last, e); break;
+        case 3: backward_panel(squash, activated, 3, k, m, n, j, last, e); break;
+        case 2: backward_panel(squash, activated, 2, k, m, n, j, last, e); break;
+        default: backward_panel(squash, activated, 1, k, m, n, j, last, e); break;
+        }
+    }
+}
+
+INLINE AVX512 void backward_panels_k(const int squash, const int activated, long k, long m, long n,
+                                     const cnf_backward_rows *e) {
+    switch (k) {
+    case 0: backward_panels(squash, activated, 0, m, n, e); break;
+    case 1: backward_panels(squash, activated, 1, m, n, e); break;
+    case 2: backward_panels(squash, activated, 2, m, n, e); break;
+    default: backward_panels(squash, activated, k, m, n, e); break;
+    }
+}
+
+AVX512 void cnf_avx512_backward_rows(long m, long n, long k, int squash, int activated, const cnf_backward_rows *e) {
+    if (squash) {
+        if (activated) backward_panels_k(1, 1, k, m, n, e); else backward_panels_k(1, 0, k, m, n, e);
+    } else {
+        if (activated) backward_panels_k(0, 1, k, m, n, e); else backward_panels_k(0, 0, k, m, n, e);
     }
 }
 
@@ -536,49 +669,58 @@ INLINE AVX512 void store_d(__m512 value, float *d, long dv) {
     for (int l = 0; l < 16; l++) d[l * dv] = x[l];
 }
 
-/* D[x_r, y ..< y + 16·nv] for the `rows` (6 or 2) values x_r of ui, over data rows r0 ..< r1;
- * dr[x] points at D[x_r, y]. A partial tile repeats its last value of u (ui and dr); only the
- * first `valid` are stored. */
+/* D[i + x, y ..< y + 16·nv] for the `rows` (≤ 6) values x of u from i, over data rows
+ * r0 ..< r1; dr[x] points at D[i + x, y]. rows and nv are constants after inlining. */
 INLINE AVX512 void outer_tile(const int rows, const int nv, long r0, long r1,
-                              const float *u, long ldu, const long *ui,
-                              const float *v, long ldv, float *const *dr, long dv, long valid) {
+                              const float *u, long ldu, long i,
+                              const float *v, long ldv, float *const *dr, long dv) {
     __m512 acc[TILE_ROWS][TILE_VECTORS];
     for (int x = 0; x < rows; x++)
         for (int w = 0; w < nv; w++) acc[x][w] = load_d(dr[x] + 16 * w * dv, dv);
-    const float *ur = u + r0 * ldu, *vr = v + r0 * ldv;
+    const float *ur = u + r0 * ldu + i, *vr = v + r0 * ldv;
     for (long r = r0; r < r1; r++) {
         __m512 bv[TILE_VECTORS];
         for (int w = 0; w < nv; w++) bv[w] = _mm512_loadu_ps(vr + 16 * w);
         for (int x = 0; x < rows; x++) {
-            const __m512 s = _mm512_set1_ps(ur[ui[x]]);
+            const __m512 s = _mm512_set1_ps(ur[x]);
             for (int w = 0; w < nv; w++) acc[x][w] = _mm512_fmadd_ps(s, bv[w], acc[x][w]);
         }
         ur += ldu;
         vr += ldv;
     }
-    for (int x = 0; x < rows; x++) {
-        if (x >= valid) break;
+    for (int x = 0; x < rows; x++)
         for (int w = 0; w < nv; w++) store_d(acc[x][w], dr[x] + 16 * w * dv, dv);
+}
+
+/* The tiles of `rows` values of u from i × all q values of v, in panels of up to 64. */
+INLINE AVX512 void outer_tiles(const int rows, long i, long r0, long r1, const float *u, long ldu,
+                               const float *v, long ldv, long q, float *d, long du, long dv) {
+    for (long j = 0; j < q; j += 16 * TILE_VECTORS) {
+        float *dr[TILE_ROWS];
+        for (int x = 0; x < rows; x++) dr[x] = d + (i + x) * du + j * dv;
+        switch (min_long(TILE_VECTORS, (q - j) / 16)) {
+        case 4: outer_tile(rows, 4, r0, r1, u, ldu, i, v + j, ldv, dr, dv); break;
+        case 3: outer_tile(rows, 3, r0, r1, u, ldu, i, v + j, ldv, dr, dv); break;
+        case 2: outer_tile(rows, 2, r0, r1, u, ldu, i, v + j, ldv, dr, dv); break;
+        default: outer_tile(rows, 1, r0, r1, u, ldu, i, v + j, ldv, dr, dv); break;
+        }
     }
 }
 
-/* One row block [r0, r1) in tiles of `rows` values of u × up to 64 values of v. */
+/* One row block [r0, r1) in tiles of `rows` values of u × up to 64 values of v; a last
+ * partial tile takes exactly the values left (each D element's chain is the same whatever
+ * tile it sits in: one FMA per data row, in row order). */
 INLINE AVX512 void outer_block(const int rows, long r0, long r1, const float *u, long ldu, long p,
                                const float *v, long ldv, long q, float *d, long du, long dv) {
-    for (long i = 0; i < p; i += rows) {
-        long ui[TILE_ROWS];
-        for (int x = 0; x < rows; x++) ui[x] = min_long(i + x, p - 1);
-        const long valid = min_long(rows, p - i);
-        for (long j = 0; j < q; j += 16 * TILE_VECTORS) {
-            float *dr[TILE_ROWS];
-            for (int x = 0; x < rows; x++) dr[x] = d + ui[x] * du + j * dv;
-            switch (min_long(TILE_VECTORS, (q - j) / 16)) {
-            case 4: outer_tile(rows, 4, r0, r1, u, ldu, ui, v + j, ldv, dr, dv, valid); break;
-            case 3: outer_tile(rows, 3, r0, r1, u, ldu, ui, v + j, ldv, dr, dv, valid); break;
-            case 2: outer_tile(rows, 2, r0, r1, u, ldu, ui, v + j, ldv, dr, dv, valid); break;
-            default: outer_tile(rows, 1, r0, r1, u, ldu, ui, v + j, ldv, dr, dv, valid); break;
-            }
-        }
+    long i = 0;
+    for (; i + rows <= p; i += rows) outer_tiles(rows, i, r0, r1, u, ldu, v, ldv, q, d, du, dv);
+    switch (p - i) {
+    case 0: break;
+    case 5: outer_tiles(5, i, r0, r1, u, ldu, v, ldv, q, d, du, dv); break;
+    case 4: outer_tiles(4, i, r0, r1, u, ldu, v, ldv, q, d, du, dv); break;
+    case 3: outer_tiles(3, i, r0, r1, u, ldu, v, ldv, q, d, du, dv); break;
+    case 2: outer_tiles(2, i, r0, r1, u, ldu, v, ldv, q, d, du, dv); break;
+    default: outer_tiles(1, i, r0, r1, u, ldu, v, ldv, q, d, du, dv); break;
     }
 }
 
@@ -590,10 +732,19 @@ AVX512 void cnf_avx512_accumulate_outer(long m, const float *u, long ldu, long p
     const long block = 64;
     for (long r0 = 0; r0 < m; r0 += block) {
         const long r1 = min_long(r0 + block, m);
-        if (p > 2)
-            outer_block(TILE_ROWS, r0, r1, u, ldu, p, v, ldv, q, d, du, dv);
-        else
-            outer_block(2, r0, r1, u, ldu, p, v, ldv, q, d, du, dv);
+        /* dv == 1 (row-major D, W̄ of the 64-wide layers) as a constant: D moves straight
+         * between memory and the accumulators (a run-time dv sent the tile setup through the stack). */
+        if (dv == 1) {
+            if (p > 2)
+                outer_block(TILE_ROWS, r0, r1, u, ldu, p, v, ldv, q, d, du, 1);
+            else
+                outer_block(2, r0, r1, u, ldu, p, v, ldv, q, d, du, 1);
+        } else {
+            if (p > 2)
+                outer_block(TILE_ROWS, r0, r1, u, ldu, p, v, ldv, q, d, du, dv);
+            else
+                outer_block(2, r0, r1, u, ldu, p, v, ldv, q, d, du, dv);
+        }
     }
 }
 

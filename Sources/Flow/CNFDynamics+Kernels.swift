@@ -90,13 +90,24 @@ enum CNFKernels {
     }
 
     /// θ̄ = Σ_c partial_c, added in chunk order in Double: the same bits for any thread count.
+    /// Each element is ((+0 + partial₀) + partial₁) + …, the first two chunks in one pass (the
+    /// `+0` kept: it turns −0 into +0, as zero-filling θ̄ and adding did).
     @specialized(where S == Float)
     @specialized(where S == Double)
     static func sumPartials<S: BLASScalar>(_ partials: [BufferView<S>], count: Int,
                                            into thetaBar: MutableStateVector) {
-        thetaBar.update(repeating: 0, count: count)
-        for partial in partials {
-            for p in 0..<count { thetaBar[p] += Double(partial[p]) }
+        switch partials.count {
+        case 0:
+            thetaBar.update(repeating: 0, count: count)
+        case 1:
+            let a = partials[0]
+            for p in 0..<count { thetaBar[p] = 0 + Double(a[p]) }
+        default:
+            let a = partials[0], b = partials[1]
+            for p in 0..<count { thetaBar[p] = (0 + Double(a[p])) + Double(b[p]) }
+            for partial in partials.dropFirst(2) {
+                for p in 0..<count { thetaBar[p] += Double(partial[p]) }
+            }
         }
     }
 }

@@ -25,6 +25,41 @@ extension DualLayer {
         let out = outputWidth
         let m = (1 + k) * n
         guard m > 0 else { return }
+        let g = b.gate.readOnly
+        let squash = type == .concatSquash
+        let gbar = columns, cbar = columns + out, bbar = columns + 2 * out
+        // H̄ and the column sums: Float in one fused pass (Kernels/DualLayer+FusedBackward.swift),
+        // Double in the loops of `backwardRows`; the same operations per element either way.
+        if !fusedBackwardRows(rows: n, tangents: k, buffers: b, outputBar: ybar, scratch: hbar, columns: columns) {
+            backwardRows(rows: n, tangents: k, buffers: b, outputBar: ybar, scratch: hbar, columns: columns)
+        }
+        // Each product: the Swift kernels for Float's small shapes, else BLAS (DualLayer+Fused.swift).
+        accumulateWeightBar(rows: m, outputBar: hbar.readOnly, input: x, thetaBar: thetaBar)
+        if inputBarRows > 0 {
+            inputBar(rows: inputBarRows, outputBar: hbar.readOnly, theta: theta, packedWeights: b.packedWeights,
+                     inputBar: xbar)
+        }
+        let biasBar = thetaBar + biasOffset
+        for j in 0..<out { biasBar[j] += bbar[j] }
+        if squash {
+            let wgBar = thetaBar + gateWeightOffset, bgBar = thetaBar + gateBiasOffset
+            let wbBar = thetaBar + hyperBiasOffset
+            for j in 0..<out {
+                let pre = gbar[j] * g[j] * (1 - g[j])
+                wgBar[j] += t * pre
+                bgBar[j] += pre
+                wbBar[j] += t * cbar[j]
+            }
+        }
+    }
+
+    /// The element-wise part of `backward`: H̄ ((1 + k)·n rows) into `hbar`, and the column
+    /// sums ḡ, c̄, Σh̄ into `columns`, `columns + out`, `columns + 2·out` (`columns + 3·out`
+    /// is scratch), row by row.
+    func backwardRows<S: BLASScalar>(rows n: Int, tangents k: Int, buffers b: LayerBuffers<S>,
+                                     outputBar ybar: BufferView<S>, scratch hbar: MutableBufferView<S>,
+                                     columns: MutableBufferView<S>) {
+        let out = outputWidth
         let h = b.affine.readOnly, g = b.gate.readOnly
         let squash = type == .concatSquash
         let gbar = columns, cbar = columns + out, bbar = columns + 2 * out, dot = columns + 3 * out
@@ -83,23 +118,6 @@ extension DualLayer {
                 case (false, false):
                     for j in 0..<out { hbk[j] = yk[j] }
                 }
-            }
-        }
-        // Each product: the Swift kernels for Float's small shapes, else BLAS (DualLayer+Fused.swift).
-        accumulateWeightBar(rows: m, outputBar: hbar.readOnly, input: x, thetaBar: thetaBar)
-        if inputBarRows > 0 {
-            inputBar(rows: inputBarRows, outputBar: hbar.readOnly, theta: theta, inputBar: xbar)
-        }
-        let biasBar = thetaBar + biasOffset
-        for j in 0..<out { biasBar[j] += bbar[j] }
-        if squash {
-            let wgBar = thetaBar + gateWeightOffset, bgBar = thetaBar + gateBiasOffset
-            let wbBar = thetaBar + hyperBiasOffset
-            for j in 0..<out {
-                let pre = gbar[j] * g[j] * (1 - g[j])
-                wgBar[j] += t * pre
-                bgBar[j] += pre
-                wbBar[j] += t * cbar[j]
             }
         }
     }

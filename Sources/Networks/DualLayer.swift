@@ -71,6 +71,9 @@ struct LayerBuffers<S: BLASScalar> {
     /// only `backward` reads (affine, σ''; σ' too without tangents). The outputs are the same
     /// bits either way.
     var keep = true
+    /// Wᵀ (in × out, row-major) packed from this layer's W (`PackedWeights`, Float networks), or
+    /// nil: the Float kernels then pack it into scratch on each call.
+    var packedWeights: BufferView<S>? = nil
 }
 
 extension DualLayer {

@@ -42,6 +42,8 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
     /// θ, in `storage` (the network's own allocation).
     private let theta: MutableBufferView<Scalar>
     private let storage: AlignedBuffer<Scalar>
+    /// Each layer's Wᵀ for the Float kernels, repacked whenever θ changes (below).
+    private let packed: PackedWeights<Scalar>
 
     /// d; for a network built with different input and output widths, the input width.
     public var dimension: Int { inputWidth }
@@ -84,7 +86,9 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
         self.maxWidth = ([inputWidth] + specs.map(\.outputWidth)).max()!
         storage = AlignedBuffer(count: offset)
         theta = storage.view
+        packed = PackedWeights(layers: layers)
         theta.update(from: parameters)
+        packed.update(theta: theta.readOnly, layers: layers)
     }
 
     static func specs(for c: ODENetConfiguration) -> [LayerSpec] {
@@ -119,11 +123,16 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
             precondition(newValue.count == parameterCount,
                          "network has \(parameterCount) parameters, got \(newValue.count)")
             theta.update(from: newValue)
+            packed.update(theta: theta.readOnly, layers: layers)
         }
     }
 
+    /// θ in place. The view is valid only inside `body`: the packed weights the Float kernels
+    /// read are refreshed when it returns (or throws), so a change made through a view kept
+    /// beyond `body` would not reach them.
     public func withParameters<R>(_ body: (MutableBufferView<Scalar>) throws -> R) rethrows -> R {
-        try body(theta)
+        defer { packed.update(theta: theta.readOnly, layers: layers) }
+        return try body(theta)
     }
 
     /// "layers.<i>.weight" [out, in], "layers.<i>.bias" [out], and for concatsquash layers
@@ -157,7 +166,7 @@ public final class ODENet<Scalar: BLASScalar>: DualNetwork {
     func buffers(_ l: Int, _ ws: DualWorkspace<Scalar>, output: MutableBufferView<Scalar>) -> LayerBuffers<Scalar> {
         let r = 1 + 5 * l
         return LayerBuffers(affine: ws.regions[r], gate: ws.regions[r + 1], slope: ws.regions[r + 2],
-                            curvature: ws.regions[r + 3], output: output)
+                            curvature: ws.regions[r + 3], output: output, packedWeights: packed.regions[l].readOnly)
     }
 
     @inline(__always)

@@ -49,6 +49,20 @@ typedef struct cnf_fused_rows {
     float *_Nullable curvature;      /* σ''(a), m rows, if stored */
 } cnf_fused_rows;
 
+/* The buffers of one layer's backward element-wise pass (Networks' DualLayer.backward); rows
+ * are `n` (the output width) floats apart, the m primal rows first, then each tangent block's. */
+typedef struct cnf_backward_rows {
+    const float *_Nonnull ybar;      /* Ȳ = [ȳ; ẏ̄_1; …; ẏ̄_k], (1 + k)·m rows */
+    const float *_Nullable affine;   /* h = [h; h_1; …; h_k], (1 + k)·m rows (ConcatSquash layers) */
+    const float *_Nullable gate;     /* g, n floats (ConcatSquash layers) */
+    const float *_Nullable slope;    /* σ'(a), m rows (layers with an activation) */
+    const float *_Nullable curvature;/* σ''(a), m rows (layers with an activation) */
+    float *_Nonnull hbar;            /* H̄, (1 + k)·m rows, written */
+    float *_Nonnull gate_bar;        /* ḡ, n floats, written (ConcatSquash layers) */
+    float *_Nonnull shift_bar;       /* c̄ = Σ ā, n floats, written (ConcatSquash layers) */
+    float *_Nonnull bias_bar;        /* Σ of H̄'s primal rows, n floats, written */
+} cnf_backward_rows;
+
 #if defined(__x86_64__)
 
 /* C = A·B: A m×k (leading dimension lda), B k×n row-major (ldb), C m×n (ldc); n % 8 == 0.
@@ -78,6 +92,16 @@ void cnf_avx512_fused_tangent_rows(long m, long n, long k,
                                    const float *_Nonnull b, long ldb,
                                    int activated, int stores,
                                    const cnf_fused_rows *_Nonnull e);
+
+/* A layer's backward element-wise pass on m primal rows, n columns, k tangent blocks, as
+ * Networks' `DualLayer.backward` computes it for each element (every multiply and add separately
+ * rounded, in the same order):
+ *   ā = σ'(a)·ȳ + σ''(a)·d with d = ((+0 + h_1·ẏ̄_1) + …)(·g if squash)    [no activation: ā = ȳ]
+ *   ḡ += ā·h, c̄ += ā, h̄ = ā·g (squash; else h̄ = ā), Σh̄ += h̄   (column sums over rows in order)
+ *   per tangent block: v = σ'(a)·ẏ̄_k (or ẏ̄_k), ḡ += v·h_k (squash), h̄_k = v·g (squash) or v.
+ * The column sums start from +0 and are written to gate_bar, shift_bar, bias_bar. */
+void cnf_avx512_backward_rows(long m, long n, long k, int squash, int activated,
+                              const cnf_backward_rows *_Nonnull e);
 
 /* C = A·Bᵀ: A m×k (lda), B n×k row-major (ldb), C m×n (ldc), for n of a few columns.
  * C[i, j]: eight FMA chains over p ≡ l (mod 8), p < k & ~7, summed as ((l, l+4), (l, l+2),

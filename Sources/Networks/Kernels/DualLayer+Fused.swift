@@ -133,7 +133,8 @@ func floats<S>(_ v: MutableBufferView<S>) -> UnsafeMutablePointer<Float> { float
 extension DualLayer {
     /// `forward` for Float in one pass per row block: the product, the gate and bias, the
     /// activation and the tangents' σ'(a) ⊙ ȧ in the product's epilogue (primal rows first, then
-    /// each tangent block; Wᵀ, 16 KB for 64×64, stays in L1 across the blocks). Returns false,
+    /// each tangent block; Wᵀ, 16 KB for 64×64, stays in L1 across the blocks; `ODENet` packs
+    /// it once per parameter update, a layer given none packs it per call). Returns false,
     /// having done nothing, when `KernelChoice` leaves this shape to BLAS.
     ///
     /// Summation order: each output is Σ_p x_p·W_jp by FMAs in p order from +0, on the SIMD8
@@ -158,7 +159,8 @@ extension DualLayer {
             for j in 0..<out { g[j] = 1; c[j] = 0 }
         }
         let fb = FloatBuffers(affine: floats(b.affine), gate: g, slope: floats(b.slope),
-                              curvature: floats(b.curvature), output: floats(b.output), keep: b.keep)
+                              curvature: floats(b.curvature), output: floats(b.output), keep: b.keep,
+                              packed: b.packedWeights.map { floats($0) })
         guard rowPath else {
             narrowForward(theta: theta, input: x, rows: n, tangents: k, buffers: fb)
             if let activation {
@@ -191,37 +193,46 @@ extension DualLayer {
     struct FloatBuffers {
         var affine, gate, slope, curvature, output: UnsafeMutablePointer<Float>
         var keep: Bool
+        /// Wᵀ packed once per parameter update, or nil (packed into scratch per call).
+        var packed: UnsafePointer<Float>?
     }
 
     private func rowForward<L: FusedActivationLanes, M: StoreMode>(_: L.Type, _: M.Type, theta: UnsafePointer<Float>,
                                                                    input x: UnsafePointer<Float>,
                                                                    rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
+        if let wt = b.packed {
+            rowForward(L.self, M.self, theta: theta, input: x, wt: wt, rows: n, tangents: k, buffers: b)
+            return
+        }
+        withPackedScratch(inputWidth * outputWidth) { wt in
+            packTransposedWeights(theta + weightOffset, into: wt)
+            rowForward(L.self, M.self, theta: theta, input: x, wt: wt, rows: n, tangents: k, buffers: b)
+        }
+    }
+
+    /// `rowForward` with Wᵀ (in × out, row-major: the kernel's B) at `wt`.
+    private func rowForward<L: FusedActivationLanes, M: StoreMode>(_: L.Type, _: M.Type, theta: UnsafePointer<Float>,
+                                                                   input x: UnsafePointer<Float>, wt: UnsafePointer<Float>,
+                                                                   rows n: Int, tangents k: Int, buffers b: FloatBuffers) {
         let out = outputWidth, inW = inputWidth
-        let w = theta + weightOffset
-        withPackedScratch(inW * out) { wt in
-            // Wᵀ (in × out) row-major: the kernel's B.
-            #if arch(x86_64)
-            if let code = L.code, KernelChoice.avx512RowProduct(columns: out, depth: inW, fused: true) {
-                // In 16×16 register blocks: 64×64 in ~0.2 µs, the loop below ~2 µs (Zen 5).
-                cnf_avx512_transpose(out, inW, w, inW, wt, out)
-                avx512Forward(L.self, M.self, activation: code, theta: theta, input: x, wt: wt, rows: n, tangents: k,
-                              buffers: b)
-                return
-            }
-            #endif
-            for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
-            let g = UnsafePointer(b.gate)
-            SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x, lda: inW, b: wt, ldb: out,
-                                     epilogue: FusedPrimalRows<L, M>(bias: theta + biasOffset, gate: g, shift: g + out,
-                                                                  affine: b.affine, output: b.output, slope: b.slope,
-                                                                  curvature: b.curvature, width: out))
-            guard k > 0 else { return }
-            for block in 1...k {
-                let r = block * n
-                SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x + r * inW, lda: inW, b: wt, ldb: out,
-                                         epilogue: FusedTangentRows<L, M>(gate: g, slope: b.slope, affine: b.affine + r * out,
-                                                                       output: b.output + r * out, width: out))
-            }
+        #if arch(x86_64)
+        if let code = L.code, KernelChoice.avx512RowProduct(columns: out, depth: inW, fused: true) {
+            avx512Forward(L.self, M.self, activation: code, theta: theta, input: x, wt: wt, rows: n, tangents: k,
+                          buffers: b)
+            return
+        }
+        #endif
+        let g = UnsafePointer(b.gate)
+        SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x, lda: inW, b: wt, ldb: out,
+                                 epilogue: FusedPrimalRows<L, M>(bias: theta + biasOffset, gate: g, shift: g + out,
+                                                              affine: b.affine, output: b.output, slope: b.slope,
+                                                              curvature: b.curvature, width: out))
+        guard k > 0 else { return }
+        for block in 1...k {
+            let r = block * n
+            SmallProducts.rowProduct(rows: n, columns: out, depth: inW, a: x + r * inW, lda: inW, b: wt, ldb: out,
+                                     epilogue: FusedTangentRows<L, M>(gate: g, slope: b.slope, affine: b.affine + r * out,
+                                                                   output: b.output + r * out, width: out))
         }
     }
 
@@ -304,7 +315,7 @@ extension DualLayer {
     /// X̄ = H̄ W for m rows (H̄ m×out, W out×in): the Swift kernels for Float where
     /// `KernelChoice` says so, else BLAS.
     func inputBar<S: BLASScalar>(rows m: Int, outputBar hbar: BufferView<S>, theta: BufferView<S>,
-                                 inputBar xbar: MutableBufferView<S>) {
+                                 packedWeights: BufferView<S>? = nil, inputBar xbar: MutableBufferView<S>) {
         let out = outputWidth, inW = inputWidth
         if S.self == Float.self {
             let w = floats(theta) + weightOffset
@@ -314,8 +325,14 @@ extension DualLayer {
                 return
             }
             if KernelChoice.rowDotProduct(columns: inW, depth: out) {
-                withPackedScratch(inW * out) { wt in  // Wᵀ (in × out): the dot kernel's B
-                    for j in 0..<out { for p in 0..<inW { wt[p * out + j] = w[j * inW + p] } }
+                // Wᵀ (in × out): the dot kernel's B.
+                if let packed = packedWeights {
+                    SmallProducts.rowDotProduct(rows: m, columns: inW, depth: out, a: floats(hbar), lda: out,
+                                                b: floats(packed), ldb: out, epilogue: StoreRows(c: floats(xbar), ldc: inW))
+                    return
+                }
+                withPackedScratch(inW * out) { wt in
+                    packTransposedWeights(w, into: wt)
                     SmallProducts.rowDotProduct(rows: m, columns: inW, depth: out, a: floats(hbar), lda: out,
                                                 b: wt, ldb: out, epilogue: StoreRows(c: floats(xbar), ldc: inW))
                 }

@@ -50,6 +50,10 @@ import Darwin
 ///     W̄ 64→2        2×m·m×64       115 / 191 /  30      113 / 148 /  23
 ///     256→256 (not the network's)   avx512 2.0× avx2 and 2.0–2.2× sgemm; left on BLAS (rule above)
 ///
+/// (Later, same machine and method, 5 rounds: the AVX-512 W̄ with D's row-major case compiled
+/// as such and exact-size last tiles reached 254 / 262 GFLOP/s on 64→64 and 232 on 64→2 at
+/// m = 100 / 1000, the SIMD8 W̄ 64→64 133; benchmarks/KERNELS.md.)
+///
 /// and whole fused ConcatSquash layers (forward, 1 tangent block, evaluate store mode), µs per
 /// call at 50 / 500 primal rows, avx2 / avx512 / BLAS path:
 ///
@@ -148,6 +152,18 @@ enum KernelChoice {
     /// Whether the AVX-512 kernel computes D (p×q) += Uᵀ V (W̄). Measured faster on every such
     /// shape (above).
     static func avx512Outer(p: Int, q: Int) -> Bool { avx512Measured }
+
+    /// Whether the AVX-512 kernel runs a layer's backward element-wise pass
+    /// (`cnf_avx512_backward_rows`; the same bits as the SIMD8 pass).
+    static var avx512Elementwise: Bool { avx512Measured }
+
+    /// Whether Wᵀ is packed by the AVX-512 16×16 transpose (moves bits only: the same result).
+    static var avx512Transpose: Bool { avx512Measured }
+
+    /// Whether Float layers run their backward element-wise work in one fused pass
+    /// (`DualLayer.fusedBackwardRows`) rather than the generic loops; the same bits either way.
+    /// Tests turn it off to compare the two.
+    nonisolated(unsafe) static var fusedBackward = true
 
     /// `.measured`'s answer for the shapes measured (all of the kernels' shapes): AVX-512
     /// wherever the policy allows it and the CPU has it. A shape found slower would get its own

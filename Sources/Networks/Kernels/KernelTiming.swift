@@ -196,12 +196,16 @@ public enum KernelTiming {
                           rounds: Int, enabled: Bool, policy: KernelChoice.ISAPolicy) -> LayerRow {
         let layer = DualLayer(type: .concatSquash, inputWidth: inW, outputWidth: out, activation: activation, offset: 0)
         let m = (1 + k) * n
-        let storage = AlignedBuffer<Float>(regionSizes: [layer.parameterCount, m * inW, m * out, 2 * out, n * out, n * out, m * out])
+        let storage = AlignedBuffer<Float>(regionSizes: [layer.parameterCount, m * inW, m * out, 2 * out, n * out, n * out, m * out,
+                                                         inW * out])
         let r = storage.regions
         var g = Xoshiro256(seed: 5)
         for i in 0..<layer.parameterCount { r[0][i] = Float(g.uniform(-0.3, 0.3)) }
         for i in 0..<(m * inW) { r[1][i] = Float(g.uniform(-1, 1)) }
-        var buffers = LayerBuffers(affine: r[2], gate: r[3], slope: r[4], curvature: r[5], output: r[6])
+        // Wᵀ packed once, as `ODENet` packs it once per parameter update (`PackedWeights`).
+        layer.packTransposedWeights(floats(r[0]) + layer.weightOffset, into: floats(r[7]))
+        var buffers = LayerBuffers(affine: r[2], gate: r[3], slope: r[4], curvature: r[5], output: r[6],
+                                   packedWeights: r[7].readOnly)
         buffers.keep = keep
         let flops = 2.0 * Double(m * inW * out)
         let calls = max(1, Int(1e7 / flops))

@@ -122,8 +122,10 @@ extension SmallProducts {
     /// `rowProduct` in SIMD8 registers: C[i, j] = fma(A[i, k−1], B[k−1, j], … fma(A[i, 0], B[0, j], +0)).
     ///
     /// Tiles of 6 rows × 16 columns: twelve accumulators, two loads of B and six broadcasts of
-    /// A per step of k (Haswell/Zen: 16 vector registers). A last partial tile repeats its last
-    /// row and stores only the real ones. B's 16-column panel (k·64 bytes) stays in L1.
+    /// A per step of k (Haswell/Zen: 16 vector registers). A last partial tile of 1–3 rows runs
+    /// as a 3-row tile (`rowTailSIMD8`; at 50 rows the 6-row tile would do 54 rows' work, this
+    /// 51), one of 4–5 rows repeats its last row; only the real rows are stored. B's 16-column
+    /// panel (k·64 bytes) stays in L1. Each row's chain is the same in any tile.
     /// - Complexity: O(m·n·k).
     @inline(__always)
     static func rowProductSIMD8<E: RowEpilogue>(rows m: Int, columns n: Int, depth k: Int,
@@ -131,6 +133,10 @@ extension SmallProducts {
                                                 b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
         var i = 0
         while i < m {
+            if m - i <= 3 {
+                rowTailSIMD8(row: i, rows: m, columns: n, depth: k, a: a, lda: lda, b: b, ldb: ldb, epilogue: e)
+                return
+            }
             let last = m - 1
             let a0 = a + i * lda
             let a1 = a + Swift.min(i + 1, last) * lda, a2 = a + Swift.min(i + 2, last) * lda
@@ -178,6 +184,45 @@ extension SmallProducts {
                 if valid > 5 { e.finish(row: i + 5, column: j, c5) }
             }
             i += 6
+        }
+    }
+
+    /// The last 1–3 rows from `i` of `rowProductSIMD8` in a tile of 3 rows × 16 columns (six
+    /// accumulators; a missing row repeats the last and is not stored), the same chains.
+    @inline(__always)
+    static func rowTailSIMD8<E: RowEpilogue>(row i: Int, rows m: Int, columns n: Int, depth k: Int,
+                                             a: UnsafePointer<Float>, lda: Int,
+                                             b: UnsafePointer<Float>, ldb: Int, epilogue e: E) {
+        let last = m - 1
+        let a0 = a + i * lda, a1 = a + Swift.min(i + 1, last) * lda, a2 = a + Swift.min(i + 2, last) * lda
+        let valid = m - i
+        var j = 0
+        while j + 16 <= n {
+            var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+            var bp = b + j
+            for p in 0..<k {
+                let b0 = load(bp), b1 = load(bp + 8)
+                var x = V(repeating: a0[p]); madd(&c00, x, b0); madd(&c01, x, b1)
+                x = V(repeating: a1[p]); madd(&c10, x, b0); madd(&c11, x, b1)
+                x = V(repeating: a2[p]); madd(&c20, x, b0); madd(&c21, x, b1)
+                bp += ldb
+            }
+            e.finish(row: i, column: j, c00); e.finish(row: i, column: j + 8, c01)
+            if valid > 1 { e.finish(row: i + 1, column: j, c10); e.finish(row: i + 1, column: j + 8, c11) }
+            if valid > 2 { e.finish(row: i + 2, column: j, c20); e.finish(row: i + 2, column: j + 8, c21) }
+            j += 16
+        }
+        if j < n {  // an 8-column remainder
+            var c0 = V(), c1 = V(), c2 = V()
+            var bp = b + j
+            for p in 0..<k {
+                let b0 = load(bp)
+                madd(&c0, V(repeating: a0[p]), b0); madd(&c1, V(repeating: a1[p]), b0); madd(&c2, V(repeating: a2[p]), b0)
+                bp += ldb
+            }
+            e.finish(row: i, column: j, c0)
+            if valid > 1 { e.finish(row: i + 1, column: j, c1) }
+            if valid > 2 { e.finish(row: i + 2, column: j, c2) }
         }
     }
 
@@ -266,10 +311,15 @@ extension SmallProducts {
         var r0 = 0
         while r0 < m {
             let r1 = Swift.min(r0 + block, m)
-            if p >= 6 || q % 32 != 0 {
-                outerTile6x16(r0, r1, u, ldu, p, v, ldv, q, d, du, dv)
+            if q % 32 != 0 {
+                outerTile6x16(r0, r1, u, ldu, 0, p, v, ldv, q, d, du, dv)
             } else {
-                outerTile2x32(r0, r1, u, ldu, p, v, ldv, q, d, du, dv)
+                // 6-row tiles, then a remainder of 2 or 4 values of u in 2-row tiles rather than a
+                // 6-row tile with repeats (W̄ 64×64: 64 values, not 66); 1, 3, 5 stay in the 6-row tile.
+                let rest = p % 6
+                let split = p < 6 ? 0 : (rest == 2 || rest == 4 ? p - rest : p)
+                if split > 0 { outerTile6x16(r0, r1, u, ldu, 0, split, v, ldv, q, d, du, dv) }
+                if split < p { outerTile2x32(r0, r1, u, ldu, split, p, v, ldv, q, d, du, dv) }
             }
             r0 = r1
         }
@@ -289,10 +339,11 @@ extension SmallProducts {
         for l in 0..<8 { d[l * dv] = x[l] }
     }
 
-    private static func outerTile6x16(_ r0: Int, _ r1: Int, _ u: UnsafePointer<Float>, _ ldu: Int, _ p: Int,
+    /// D rows (values of u) i0 ..< p.
+    private static func outerTile6x16(_ r0: Int, _ r1: Int, _ u: UnsafePointer<Float>, _ ldu: Int, _ i0: Int, _ p: Int,
                                       _ v: UnsafePointer<Float>, _ ldv: Int, _ q: Int,
                                       _ d: UnsafeMutablePointer<Float>, _ du: Int, _ dv: Int) {
-        var i = 0
+        var i = i0
         while i < p {
             let last = p - 1
             let u1 = Swift.min(i + 1, last), u2 = Swift.min(i + 2, last), u3 = Swift.min(i + 3, last)
@@ -329,10 +380,11 @@ extension SmallProducts {
         }
     }
 
-    private static func outerTile2x32(_ r0: Int, _ r1: Int, _ u: UnsafePointer<Float>, _ ldu: Int, _ p: Int,
+    /// D rows (values of u) i0 ..< p.
+    private static func outerTile2x32(_ r0: Int, _ r1: Int, _ u: UnsafePointer<Float>, _ ldu: Int, _ i0: Int, _ p: Int,
                                       _ v: UnsafePointer<Float>, _ ldv: Int, _ q: Int,
                                       _ d: UnsafeMutablePointer<Float>, _ du: Int, _ dv: Int) {
-        var i = 0
+        var i = i0
         while i < p {
             let u1 = Swift.min(i + 1, p - 1)
             let valid = Swift.min(2, p - i)
