@@ -262,6 +262,7 @@ extension FitConfig {
                 c.training.timeRate = 1
                 c.training.decayTime = true
                 c.training.plateau.extendRate = 0.04
+                c.training.plateau.minAnneal = 300
                 c.training.plateau.minGain = nil
                 c.training.plateau.decay = nil
             }

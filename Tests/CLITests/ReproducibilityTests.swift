@@ -131,7 +131,7 @@ final class ConfigReplayTests: XCTestCase {
         let args = ["fit", "--dataset", "circles", "--seed", "2", "--iters", "1000", "--batch-size", "64",
                     "--dims", "16-16", "--eval-every", "5", "--validation-size", "100", "--lr", "0.01",
                     "--lr-schedule", "plateau", "--patience", "1", "--min-delta", "10", "--warmup", "3",
-                    "--ema", "0.9", "--atol", "1e-3", "--rtol", "1e-3", "--decay", "0"]
+                    "--ema", "0.9", "--atol", "1e-3", "--rtol", "1e-3", "--decay", "0", "--min-anneal", "300"]
         // min-delta 10 nats: no validation after the first counts as an improvement, so with
         // patience 1 the anneal starts at the second validation (iteration 10), lasts
         // max(minAnneal 300, ½ · 10) iterations, and — its length fixed (--extend-rate 0) —

@@ -13,7 +13,7 @@ final class ReadmeExampleTests: XCTestCase {
         // README:begin
         var config = FitConfig()               // cnf's defaults; change any section
         config.data.dataset = "moons"
-        config.training.iters = 300            // a budget: the rate steps down before it ends
+        config.training.iters = 300            // a small budget: warm-up, then one cosine anneal
         let moons = try ToyDataset.named("moons")
         let trainer = Trainer<Float>(config: config, dimension: 2) { rng, n in moons.sample(n, using: &rng) }
         while !trainer.isFinished { _ = try trainer.step() }

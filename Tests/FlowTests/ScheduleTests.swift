@@ -28,7 +28,7 @@ final class ScheduleTests: XCTestCase {
     }
 
     /// The trend rule: the slope of the last max(window, ⌈fraction × n⌉) peak validations,
-    /// times the anneal's length max(minAnneal, fraction × i), is the projected gain; the peak
+    /// times the horizon max(100, fraction × i), is the projected gain; the peak
     /// ends when it falls below minGain, and never before minPeak.
     func testTrendRuleEndsThePeakWhenTheProjectedGainIsSmall() {
         var s = LearningRateSchedule(trendSection())
@@ -63,7 +63,7 @@ final class ScheduleTests: XCTestCase {
             }
             let mx = pts.map(\.0).reduce(0, +) / Double(w), my = pts.map(\.1).reduce(0, +) / Double(w)
             let sxy = pts.map { ($0.0 - mx) * ($0.1 - my) }.reduce(0, +), sxx = pts.map { ($0.0 - mx) * ($0.0 - mx) }.reduce(0, +)
-            return -(sxy / sxx) * max(50, 0.5 * Double(100 * n))
+            return -(sxy / sxx) * max(100, 0.5 * Double(100 * n))
         }
         let expected = (21...200).first { projected($0) < 0.01 }!
         XCTAssertEqual(ended, 100 * expected)
