@@ -118,7 +118,7 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stderr.contains("GNU parallel"), run.stderr)
         // parallel's job log: three jobs, all exited 0.
-        let log = try lines(dir + "/tree/.sweep/joblog")
+        let log = try lines(dir + "/tree/.sweep/joblog-jobs")
         XCTAssertEqual(log.count, 4, log.joined(separator: "\n"))
         XCTAssertEqual(log.dropFirst().map { $0.split(separator: "\t")[6] }, ["0", "0", "0"])
 
@@ -174,7 +174,7 @@ final class SweepTests: XCTestCase {
         let r = try bash([Self.sweep, "run", dir + "/tree", "--sshloginfile", "hosts.txt", "--ssh", dir + "/fakessh"]
                          + (transfer ? ["--transfer"] : []), env: ["HOME": dir + "/home"], unset: ["SHELL"], cwd: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
-        let hosts = try lines(dir + "/tree/.sweep/joblog").dropFirst().map { String($0.split(separator: "\t")[1]) }
+        let hosts = try lines(dir + "/tree/.sweep/joblog-jobs").dropFirst().map { String($0.split(separator: "\t")[1]) }
         XCTAssertEqual(hosts.sorted(), ["machine-a", "machine-b"])
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/ssh.log"))
         for (name, args) in [("sub/a", ["--dataset", "8gaussians", "--seed", "4"]), ("b", ["--dataset", "circles"])] {
