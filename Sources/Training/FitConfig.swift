@@ -271,4 +271,4 @@ extension FitConfig {
     }
 }
 
-public let cnfVersionString = "0.3.0"
+public let cnfVersionString = "0.4.0"
