@@ -7,31 +7,8 @@ import XCTest
 /// networks (forward in both store modes, evaluate, backward) for every activation.
 /// On a CPU without AVX-512 the comparisons are skipped (there is nothing to compare), and the
 /// path choice is checked never to pick AVX-512 there.
-final class KernelPathTests: XCTestCase {
-    /// The settings the run started with (CNF_KERNELS), restored after each test.
-    var savedPolicy = KernelChoice.isaPolicy, savedEnabled = KernelChoice.enabled
+final class KernelPathTests: KernelSettingsTestCase {
 
-    override func setUp() {
-        super.setUp()
-        savedPolicy = KernelChoice.isaPolicy
-        savedEnabled = KernelChoice.enabled
-        KernelChoice.enabled = true
-    }
-
-    override func tearDown() {
-        KernelChoice.isaPolicy = savedPolicy
-        KernelChoice.enabled = savedEnabled
-        super.tearDown()
-    }
-
-    func requireBothPaths() throws {
-        guard KernelChoice.avx512Supported else {
-            throw XCTSkip("this CPU has no AVX-512F/VL: only the SIMD8 path runs here")
-        }
-        guard KernelChoice.hardwareFMA else {
-            throw XCTSkip("the SIMD8 kernels are built without FMA (debug build): they round differently from AVX-512")
-        }
-    }
 
     func floats(_ n: Int, _ g: inout Xoshiro256) -> [Float] { (0..<n).map { _ in Float(g.uniform(-1, 1)) } }
 

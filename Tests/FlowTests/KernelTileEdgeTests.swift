@@ -7,26 +7,8 @@ import XCTest
 /// remainder (KernelPathTests' row counts leave some remainders out): row counts 2, 3, 8, 9, 50,
 /// 52 and u widths 4, 5, 8, 10, 11, and whole networks at 2, 3, 50, 51 rows (the fused forward's
 /// 48-row blocks plus 2 or 3).
-final class KernelTileEdgeTests: XCTestCase {
-    var savedPolicy = KernelChoice.isaPolicy, savedEnabled = KernelChoice.enabled
+final class KernelTileEdgeTests: KernelSettingsTestCase {
 
-    override func setUp() {
-        super.setUp()
-        savedPolicy = KernelChoice.isaPolicy
-        savedEnabled = KernelChoice.enabled
-        KernelChoice.enabled = true
-    }
-
-    override func tearDown() {
-        KernelChoice.isaPolicy = savedPolicy
-        KernelChoice.enabled = savedEnabled
-        super.tearDown()
-    }
-
-    func requireBothPaths() throws {
-        guard KernelChoice.avx512Supported else { throw XCTSkip("this CPU has no AVX-512F/VL: only the SIMD8 path runs here") }
-        guard KernelChoice.hardwareFMA else { throw XCTSkip("the SIMD8 kernels are built without FMA (debug build)") }
-    }
 
     func floats(_ n: Int, _ g: inout Xoshiro256) -> [Float] { (0..<n).map { _ in Float(g.uniform(-1, 1)) } }
 

@@ -4,21 +4,7 @@ import XCTest
 
 /// `ODENet` packs each layer's Wᵀ once per parameter update (`PackedWeights`) instead of on
 /// every call: the same bits as packing per call, and never stale after θ changes.
-final class PackedWeightsTests: XCTestCase {
-    var savedPolicy = KernelChoice.isaPolicy, savedEnabled = KernelChoice.enabled
-
-    override func setUp() {
-        super.setUp()
-        savedPolicy = KernelChoice.isaPolicy
-        savedEnabled = KernelChoice.enabled
-        KernelChoice.enabled = true
-    }
-
-    override func tearDown() {
-        KernelChoice.isaPolicy = savedPolicy
-        KernelChoice.enabled = savedEnabled
-        super.tearDown()
-    }
+final class PackedWeightsTests: KernelSettingsTestCase {
 
     var paths: [KernelChoice.ISAPolicy] { KernelChoice.avx512Supported ? [.simd8, .avx512] : [.simd8] }
 
