@@ -5,24 +5,7 @@ import XCTest
 /// The fused backward element-wise pass of Float layers (`DualLayer.fusedBackwardRows`, SIMD8
 /// and AVX-512) gives the same bits as the generic loops (`DualLayer.backwardRows`): H̄ and the
 /// column sums of single layers fed special values, and x̄, θ̄ of whole networks.
-final class FusedBackwardTests: XCTestCase {
-    var savedPolicy = KernelChoice.isaPolicy, savedEnabled = KernelChoice.enabled, savedFused = KernelChoice.fusedBackward
-
-    override func setUp() {
-        super.setUp()
-        savedPolicy = KernelChoice.isaPolicy
-        savedEnabled = KernelChoice.enabled
-        savedFused = KernelChoice.fusedBackward
-        KernelChoice.enabled = true
-    }
-
-    override func tearDown() {
-        KernelChoice.isaPolicy = savedPolicy
-        KernelChoice.enabled = savedEnabled
-        KernelChoice.fusedBackward = savedFused
-        super.tearDown()
-    }
-
+final class FusedBackwardTests: KernelSettingsTestCase {
     /// The ISA paths to run the fused pass on here: SIMD8 always, AVX-512 where the CPU has it.
     var paths: [KernelChoice.ISAPolicy] { KernelChoice.avx512Supported ? [.simd8, .avx512] : [.simd8] }
 
@@ -31,15 +14,7 @@ final class FusedBackwardTests: XCTestCase {
     /// IEEE adds freely (e.g. to fold a load as the memory operand), so which NaN a sum of two
     /// NaNs keeps is not decided by the source even for the generic loops (their scalar and
     /// vectorized copies differ). Every non-NaN result must match bit for bit.
-    func assertSameBits(_ x: [Float], _ y: [Float], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(x.count, y.count, label, file: file, line: line)
-        let differing = (0..<min(x.count, y.count)).filter { x[$0].bitPattern != y[$0].bitPattern && !(x[$0].isNaN && y[$0].isNaN) }
-        let first = differing.first.map { i in
-            ", first at \(i): \(String(x[i].bitPattern, radix: 16)) vs \(String(y[i].bitPattern, radix: 16))"
-        } ?? ""
-        XCTAssertEqual(differing.count, 0, "\(label): \(differing.count) of \(x.count) elements differ in their bits\(first)",
-                       file: file, line: line)
-    }
+    override var nanCountsAsEqual: Bool { true }
 
     static let special: [Float] = [0, -0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .infinity, -.infinity, .nan,
                                    1e30, -1e30, 1e-30, -1e-30, .greatestFiniteMagnitude, 1, -1]

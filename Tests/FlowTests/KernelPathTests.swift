@@ -8,30 +8,6 @@ import XCTest
 /// On a CPU without AVX-512 the comparisons are skipped (there is nothing to compare), and the
 /// path choice is checked never to pick AVX-512 there.
 final class KernelPathTests: KernelSettingsTestCase {
-
-
-    func floats(_ n: Int, _ g: inout Xoshiro256) -> [Float] { (0..<n).map { _ in Float(g.uniform(-1, 1)) } }
-
-    /// `body` on each path, from the same inputs; returns (SIMD8, AVX-512) results.
-    func onBothPaths<R>(_ body: () -> R) -> (simd8: R, avx512: R) {
-        KernelChoice.isaPolicy = .simd8
-        let a = body()
-        KernelChoice.isaPolicy = .avx512
-        let b = body()
-        KernelChoice.isaPolicy = savedPolicy
-        return (a, b)
-    }
-
-    func assertSameBits(_ x: [Float], _ y: [Float], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(x.count, y.count, label, file: file, line: line)
-        let differing = (0..<min(x.count, y.count)).filter { x[$0].bitPattern != y[$0].bitPattern }
-        let first = differing.first.map { i in
-            ", first at \(i): \(String(x[i].bitPattern, radix: 16)) vs \(String(y[i].bitPattern, radix: 16))"
-        } ?? ""
-        XCTAssertEqual(differing.count, 0, "\(label): \(differing.count) of \(x.count) elements differ in their bits\(first)",
-                       file: file, line: line)
-    }
-
     static let rowCounts = [1, 7, 100, 131]
 
     func testPolicyNeverPicksAVX512WithoutIt() {

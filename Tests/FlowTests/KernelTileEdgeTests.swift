@@ -8,19 +8,6 @@ import XCTest
 /// 52 and u widths 4, 5, 8, 10, 11, and whole networks at 2, 3, 50, 51 rows (the fused forward's
 /// 48-row blocks plus 2 or 3).
 final class KernelTileEdgeTests: KernelSettingsTestCase {
-
-
-    func floats(_ n: Int, _ g: inout Xoshiro256) -> [Float] { (0..<n).map { _ in Float(g.uniform(-1, 1)) } }
-
-    func onBothPaths<R>(_ body: () -> R) -> (simd8: R, avx512: R) {
-        KernelChoice.isaPolicy = .simd8
-        let a = body()
-        KernelChoice.isaPolicy = .avx512
-        let b = body()
-        KernelChoice.isaPolicy = savedPolicy
-        return (a, b)
-    }
-
     func bits(_ x: [Float]) -> [UInt32] { x.map(\.bitPattern) }
 
     func testRowProductRemainders() throws {
