@@ -173,7 +173,7 @@ public struct DataReport: Sendable {
         let train = o.trainingRows ?? n
         if train < max(o.fewRows, o.fewRowsPerColumn * d) {
             out.append(DataDiagnostic(.warning, .fewRows,
-                                      "\(src): only \(train) training rows; a flow can fit them too closely (training loss falls while the held-out NLL rises): by default cnf runs all --iters and cnf eval scores the final weights, while best.safetensors keeps the weights with the best validation NLL (cnf eval --checkpoint best); fewer --iters or smaller --dims also help"))
+                                      "\(src): only \(train) training rows; a flow can fit them too closely (training loss falls while the held-out NLL rises): the default schedule stops when the validation NLL keeps rising above its best, and model.safetensors is then the best validation weights (best.safetensors, cnf eval --checkpoint best); a narrower network also helps"))
         }
 
         // Duplicate rows.

@@ -35,6 +35,10 @@ extension FitConfig {
             training.plateau.decay = nil
             training.decayTime = true
         }
+        if format < 5 {
+            // cnf ≤ 0.4.0 had no overfitting stop.
+            training.plateau.overfitRise = nil
+        }
         format = FitConfig.currentFormat
         try c.update(&seed, .seed)
         try c.overlay(&data, .data)
@@ -166,7 +170,8 @@ extension FitConfig.TrainingSection: OverlayDecodable {
 
 extension PlateauRule: OverlayDecodable {
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case patience, minDelta, minGain, trendFraction, minPeak, annealFraction, minAnneal, extendRate, window, decay, steps
+        case patience, minDelta, minGain, trendFraction, minPeak, annealFraction, minAnneal, extendRate, window, decay, steps,
+             overfitRise
     }
     /// Every key, `minGain` nil (the patience rule) as null.
     public func encode(to encoder: Encoder) throws {
@@ -182,6 +187,7 @@ extension PlateauRule: OverlayDecodable {
         try c.encode(window, forKey: .window)
         try c.encode(decay, forKey: .decay)
         try c.encode(steps, forKey: .steps)
+        try c.encode(overfitRise, forKey: .overfitRise)
     }
     public mutating func overlay(from decoder: Decoder) throws {
         let c = try decoder.section(CodingKeys.self, named: "training.plateau")
@@ -196,6 +202,7 @@ extension PlateauRule: OverlayDecodable {
         try c.update(&window, .window)
         try c.update(&decay, .decay)
         try c.update(&steps, .steps)
+        try c.update(&overfitRise, .overfitRise)
     }
 }
 

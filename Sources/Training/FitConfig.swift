@@ -11,7 +11,7 @@ import ODE
 /// types where one exists (`solver` is the ODE module's `SolveOptions`). Files written before
 /// the sections existed (format 1, flat keys) are migrated on load: see `FitConfig+Legacy.swift`.
 public struct FitConfig: Codable, Equatable, Sendable {
-    public static let currentFormat = 4
+    public static let currentFormat = 5
     /// 3 = this layout; 2 = the same sections as written by cnf 0.2 (nil options left out, read
     /// with cnf 0.2's meaning); 1 = the flat layout of cnf ≤ 0.1.0.
     public var format: Int = FitConfig.currentFormat
@@ -254,6 +254,7 @@ extension FitConfig {
                 c.training.clip = nil
                 c.training.ema = nil
                 c.model.trainTime = false
+                c.training.plateau.overfitRise = nil
                 c.validation.every = 500
             case .cnf03:
                 c.model.blocks = 1
@@ -265,10 +266,11 @@ extension FitConfig {
                 c.training.plateau.minAnneal = 300
                 c.training.plateau.minGain = nil
                 c.training.plateau.decay = nil
+                c.training.plateau.overfitRise = nil
             }
             return c
         }
     }
 }
 
-public let cnfVersionString = "0.4.0"
+public let cnfVersionString = "0.4.1"

@@ -103,6 +103,7 @@ public final class Trainer<S: BLASScalar> {
         }
         update(gradient: r.gradient)
         iteration += 1
+        schedule.record(training: r.nll)
         return IterationRecord(iteration: iteration, loss: r.loss, nll: r.nll,
                                forwardNFE: r.forward.evaluations, backwardNFE: r.backward.evaluations,
                                seconds: monotonicSeconds() - start)

@@ -142,17 +142,30 @@ struct FitRun<S: BLASScalar> {
         }
         progress.finish()
         try saveCheckpoint()
-        try writeAtomically(try modelFile(averaged: false, extra: ["cnf.iteration": "\(trainer.iteration)"]),
-                            to: out + "/model.safetensors")
+        let overfitted = trainer.schedule.overfitAt != nil && FileManager.default.fileExists(atPath: out + "/best.safetensors")
+        if overfitted {
+            // The overfitting stop: the final weights are the validation-chosen ones.
+            try writeAtomically(try Data(contentsOf: URL(fileURLWithPath: out + "/best.safetensors")), to: out + "/model.safetensors")
+        } else {
+            try writeAtomically(try modelFile(averaged: false, extra: ["cnf.iteration": "\(trainer.iteration)"]),
+                                to: out + "/model.safetensors")
+        }
         if trainer.average != nil {
             try writeAtomically(try modelFile(averaged: true, extra: ["cnf.iteration": "\(trainer.iteration)", "cnf.weights": "ema"]),
                                 to: out + "/ema.safetensors")
         }
         let total = sessionSeconds.reduce(0, +)
-        let stopped = trainer.iteration < config.training.iters ? " (stopped: validation NLL had settled)" : ""
+        let margin = config.training.plateau.overfitRise ?? 0
+        let stopped = overfitted
+            ? String(format: " (stopped: overfitting — %d validations in a row more than %g nats above the best while the training NLL fell)",
+                     config.training.plateau.window, margin)
+            : trainer.iteration < config.training.iters ? " (stopped: validation NLL had settled)" : ""
         say(String(format: "done: %d iterations%@ in %.1f s (this session); last validation NLL %.4f nats, best %.4f",
                    trainer.iteration, stopped, total, lastValidation, bestValidation))
-        if let rise = FitRun.overfitting(last: lastValidation, best: bestValidation) {
+        if overfitted {
+            say("model.safetensors holds the weights of the best validation NLL (iteration \(trainer.schedule.lowest?.iteration ?? 0)), "
+                + "as best.safetensors; --overfit-rise 0 turns this stop off")
+        } else if let rise = FitRun.overfitting(last: lastValidation, best: bestValidation) {
             warn(String(format: "the validation NLL rose %.3f nats above its best (%.4f → %.4f) while training went on: "
                         + "the model is fitting the training rows too closely. cnf eval scores the final weights; "
                         + "--checkpoint best scores the validation-chosen ones; fewer --iters or smaller --dims help",

@@ -139,6 +139,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(help: "Plateau schedule: the (cosine) anneal's shortest length, or each step's near the budget, in iterations (default \(defaults.training.plateau.minAnneal)).") var minAnneal: Int?
     @Option(help: "Plateau schedule: while the anneal improves validation faster than this many nats per 1000 iterations (slope of the last --window validations), its rate is held (up to --iters); 0 = never (default \(defaults.training.plateau.extendRate)).") var extendRate: Double?
     @Option(help: "Plateau schedule: validations the anneal's slope is fitted to (default \(defaults.training.plateau.window)).") var window: Int?
+    @Option(help: "Plateau schedule: stop when --window validations in a row are this many nats above the best while the training NLL falls (overfitting; model.safetensors is then the best validation weights), or 0 for never (default \(defaults.training.plateau.overfitRise.map { "\($0)" } ?? "0")).") var overfitRise: Double?
     @Option(help: "Batch chunks for parallel work (default \(defaults.training.chunks); part of the arithmetic, so of the result).") var chunks: Int?
     @Option(help: "Evaluate the validation NLL every N iterations (default \(defaults.validation.every)).") var evalEvery: Int?
     @Option(name: [.customLong("validation-size"), .customLong("test-size")],
@@ -164,6 +165,7 @@ struct TrainingArguments: ParsableArguments {
         if let v = trendFraction { c.training.plateau.trendFraction = v }
         if let v = minPeak { c.training.plateau.minPeak = v }
         if let v = decay { c.training.plateau.decay = v == 0 ? nil : v }
+        if let v = overfitRise { c.training.plateau.overfitRise = v == 0 ? nil : v }
         if let v = steps { c.training.plateau.steps = v }
         if let v = patience { c.training.plateau.patience = v }
         if let v = minDelta { c.training.plateau.minDelta = v }

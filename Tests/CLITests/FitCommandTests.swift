@@ -61,6 +61,29 @@ final class FitCommandTests: XCTestCase {
 
 /// The end-of-fit overfitting warning: a real rise of the validation NLL, not noise.
 final class OverfittingWarningTests: XCTestCase {
+    /// iris (120 training rows in 4-D) overfits within a few hundred iterations: the default
+    /// schedule stops on it, says so, and model.safetensors is the validation-chosen weights;
+    /// with --overfit-rise 0 the run goes on past that point.
+    func testOverfittingStopKeepsTheBestWeights() throws {
+        let iris = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("toy-data/real/iris.csv").path
+        let dir = CLI.temporaryFolder()
+        let args = ["fit", "--data", iris, "--blocks", "1", "--dims", "32-32"]
+        let r = try CLI.run(args + ["--out", dir + "/stop"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("stopped: overfitting"), r.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/stop/model.safetensors")),
+                       try Data(contentsOf: URL(fileURLWithPath: dir + "/stop/best.safetensors")))
+        let stopped = try String(contentsOfFile: dir + "/stop/metrics.csv", encoding: .utf8).split(separator: "\n").count - 1
+        let o = try CLI.run(args + ["--out", dir + "/on", "--overfit-rise", "0"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        XCTAssertFalse(o.stderr.contains("stopped: overfitting"), o.stderr)
+        let ran = try String(contentsOfFile: dir + "/on/metrics.csv", encoding: .utf8).split(separator: "\n").count - 1
+        XCTAssertGreaterThan(ran, stopped)
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/on/model.safetensors")),
+                          try Data(contentsOf: URL(fileURLWithPath: dir + "/on/best.safetensors")))
+    }
+
     func testWarnsOnARiseAboveNoiseOnly() {
         // iris with the default recipe: best 2.59, final 5.15.
         XCTAssertEqual(try XCTUnwrap(FitRun<Float>.overfitting(last: 5.15, best: 2.59)), 2.56, accuracy: 1e-12)

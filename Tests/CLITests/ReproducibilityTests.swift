@@ -124,7 +124,7 @@ final class ConfigReplayTests: XCTestCase {
         XCTAssertEqual(wa, wb)
         // The migrated run's config.json is in today's layout and loads again.
         let c = try String(contentsOfFile: dir + "/a/config.json", encoding: .utf8)
-        XCTAssertTrue(c.contains("\"format\" : 4"), c)
+        XCTAssertTrue(c.contains("\"format\" : 5"), c)
         XCTAssertEqual(try CLI.run(["fit", "--config", dir + "/a/config.json", "--out", dir + "/c"]).status, 0)
         XCTAssertEqual(try CLI.weights(dir + "/c/model.safetensors"), wa)
     }

@@ -34,7 +34,7 @@ final class ConfigTests: XCTestCase {
     }
 
     func testMissingKeysTakeTheDeclaredDefaults() throws {
-        let c = try decode(#"{"format": 4, "training": {"iters": 123}, "solver": {"atol": 0.001}}"#)
+        let c = try decode("{\"format\": \(FitConfig.currentFormat), \"training\": {\"iters\": 123}, \"solver\": {\"atol\": 0.001}}")
         var expected = FitConfig()
         expected.training.iters = 123
         expected.solver.atol = 0.001
@@ -67,6 +67,22 @@ final class ConfigTests: XCTestCase {
         let text = String(decoding: try JSONEncoder().encode(patience), as: UTF8.self)
         XCTAssertTrue(text.contains(#""minGain":null"#), text)
         XCTAssertEqual(try JSONDecoder().decode(FitConfig.self, from: Data(text.utf8)), patience)
+    }
+
+    /// A cnf 0.4.0 file (format 4) had no overfitting stop: read back, it still has none (the
+    /// stop would change a run whose validation rose), while a format-5 file without the key
+    /// gets today's default; null means off and survives a round trip.
+    func testFormatFourFileHasNoOverfittingStop() throws {
+        let four = try decode(#"{"format": 4, "training": {"plateau": {"patience": 3}}}"#)
+        XCTAssertNil(four.training.plateau.overfitRise)
+        XCTAssertEqual(four.training.plateau.minGain, PlateauRule().minGain)
+        let five = try decode(#"{"format": 5, "training": {"plateau": {"patience": 3}}}"#)
+        XCTAssertEqual(five.training.plateau.overfitRise, 0.05)
+        var off = FitConfig()
+        off.training.plateau.overfitRise = nil
+        let text = String(decoding: try JSONEncoder().encode(off), as: UTF8.self)
+        XCTAssertTrue(text.contains(#""overfitRise":null"#), text)
+        XCTAssertEqual(try JSONDecoder().decode(FitConfig.self, from: Data(text.utf8)), off)
     }
 
     /// `--preset cnf0.3` is cnf 0.3's default run: the config.json a default `cnf fit` of cnf 0.3

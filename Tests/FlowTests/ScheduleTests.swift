@@ -267,6 +267,93 @@ final class ScheduleTests: XCTestCase {
         XCTAssertTrue(s.isFinished(iterationsDone: 300))
     }
 
+    func overfitSection() -> FitConfig.TrainingSection {
+        var t = section(.plateau, iters: 10_000)
+        t.plateau.overfitRise = 0.05
+        t.plateau.window = 3
+        t.plateau.patience = 1000         // the peak never ends: only the overfitting stop can
+        return t
+    }
+
+    /// Feeds one validation interval of 100 iterations: each iteration's training NLL, then the
+    /// validation NLL.
+    func interval(_ s: inout LearningRateSchedule, after iteration: Int, training: Double, validation: Double) {
+        for _ in 0..<100 { s.record(training: training) }
+        s.observe(validation: validation, after: iteration)
+    }
+
+    /// The overfitting stop: `window` validations in a row more than `overfitRise` above the
+    /// lowest, each while the interval's mean training NLL is below the lowest's interval's.
+    func testOverfittingStopNeedsValidationUpAndTrainingDown() {
+        // Held-out NLL rises while training falls (iris-like): stops at the third such validation.
+        var s = LearningRateSchedule(overfitSection())
+        interval(&s, after: 100, training: 3.0, validation: 2.5)
+        interval(&s, after: 200, training: 2.0, validation: 2.0)                // the lowest
+        interval(&s, after: 300, training: 1.9, validation: 2.06)
+        interval(&s, after: 400, training: 1.8, validation: 2.1)
+        XCTAssertNil(s.overfitAt)
+        XCTAssertFalse(s.isFinished(iterationsDone: 400))
+        interval(&s, after: 500, training: 1.7, validation: 2.2)
+        XCTAssertEqual(s.overfitAt, 500)
+        XCTAssertTrue(s.isFinished(iterationsDone: 500))
+        XCTAssertEqual(s.lowest?.iteration, 200)
+
+        // A rise within the margin, or a new lowest, restarts the count.
+        var m = LearningRateSchedule(overfitSection())
+        interval(&m, after: 100, training: 2.0, validation: 2.0)
+        interval(&m, after: 200, training: 1.9, validation: 2.1)
+        interval(&m, after: 300, training: 1.8, validation: 2.04)               // within 0.05
+        interval(&m, after: 400, training: 1.7, validation: 2.1)
+        interval(&m, after: 500, training: 1.6, validation: 2.1)
+        XCTAssertNil(m.overfitAt)
+        interval(&m, after: 600, training: 1.5, validation: 2.1)
+        XCTAssertEqual(m.overfitAt, 600)
+
+        // Validation and training rising together (a high rate unsettling the fit, as on toy
+        // sets): never a stop.
+        var u = LearningRateSchedule(overfitSection())
+        interval(&u, after: 100, training: 2.0, validation: 2.0)
+        for k in 2...10 { interval(&u, after: 100 * k, training: 2.0 + 0.1 * Double(k), validation: 2.0 + 0.1 * Double(k)) }
+        XCTAssertNil(u.overfitAt)
+
+        // Off (nil, format ≤ 4 files) and on other schedules: never a stop.
+        var t = overfitSection()
+        t.plateau.overfitRise = nil
+        var off = LearningRateSchedule(t)
+        var cos = LearningRateSchedule(overfitSection().with(schedule: .cosine))
+        for k in 1...10 {
+            interval(&off, after: 100 * k, training: 2.0 - 0.1 * Double(k), validation: 2.0 + 0.1 * Double(k))
+            interval(&cos, after: 100 * k, training: 2.0 - 0.1 * Double(k), validation: 2.0 + 0.1 * Double(k))
+        }
+        XCTAssertNil(off.overfitAt)
+        XCTAssertNil(cos.overfitAt)
+    }
+
+    /// An interrupt between two validations resumes with the interval's training sum, so the
+    /// stop comes at the same iteration.
+    func testOverfittingStopResumesMidInterval() throws {
+        var whole = LearningRateSchedule(overfitSection())
+        var parts = LearningRateSchedule(overfitSection())
+        interval(&whole, after: 100, training: 2.0, validation: 2.0)
+        interval(&parts, after: 100, training: 2.0, validation: 2.0)
+        for k in 2...4 {
+            for i in 0..<100 {
+                let x = 2.0 - 0.01 * Double(k) - 1e-4 * Double(i)
+                whole.record(training: x)
+                parts.record(training: x)
+                if k == 3 && i == 41 {
+                    let saved = try JSONDecoder().decode(LearningRateSchedule.self, from: JSONEncoder().encode(parts))
+                    parts = LearningRateSchedule(overfitSection())
+                    parts.resume(from: saved)
+                }
+            }
+            whole.observe(validation: 2.0 + 0.1 * Double(k), after: 100 * k)
+            parts.observe(validation: 2.0 + 0.1 * Double(k), after: 100 * k)
+        }
+        XCTAssertEqual(whole.overfitAt, 400)
+        XCTAssertEqual(parts, whole)
+    }
+
     func testStateSurvivesEncodingForResume() throws {
         var s = LearningRateSchedule(section(.plateau, iters: 10_000))
         s.observe(validation: 2, after: 100)
@@ -284,4 +371,5 @@ final class ScheduleTests: XCTestCase {
 
 extension FitConfig.TrainingSection {
     func with(iters: Int) -> Self { var t = self; t.iters = iters; return t }
+    func with(schedule: FitConfig.Schedule) -> Self { var t = self; t.schedule = schedule; return t }
 }
