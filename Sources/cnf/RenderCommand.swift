@@ -66,7 +66,7 @@ struct Render: ParsableCommand {
         // Numerical integral of the density over the square (≈ 1 when the range covers the mass).
         let cell = extent.width * extent.height / Double(grid * grid)
         let mass = density.reduce(0, +) * cell
-        say(String(format: "wrote %@/density.png (%d² grid in %.1f s; mass inside the window %.4f)",
+        say(String(format: "wrote %@/density.png (%d² grid in %.2f s; mass inside the window %.4f)",
                    run, grid, densitySeconds, mass))
 
         var g = Xoshiro256(seed: loaded.config.seed, stream: .renderSamples)

@@ -75,7 +75,7 @@ struct Sample: ParsableCommand {
         } else {
             try writeNPY(set, path: path)
         }
-        say(String(format: "wrote %d samples to %@ (%.1f s, %d function evaluations; in the data's units)", n, path, seconds, drawn.stats.evaluations))
+        say(String(format: "wrote %d samples to %@ (%.3f s, %d function evaluations; in the data's units)", n, path, seconds, drawn.stats.evaluations))
         let total = model.endTimes.reduce(0, +)
         guard d == 2 else {
             // d ≠ 2: corner plots; the sequence as one corner plot per frame on the data's ranges.
