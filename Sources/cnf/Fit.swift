@@ -13,13 +13,14 @@ struct Fit: ParsableCommand {
         abstract: "Train a CNF by maximum likelihood (gradients through the adjoint solver).",
         discussion: """
         Writes to the run folder: config.json (the full resolved configuration), model.safetensors
-        (final weights), best.safetensors (best validation NLL so far), checkpoint.safetensors (weights,
+        (final weights; the best validation weights when the fit stopped on overfitting), best.safetensors (best validation NLL so far), checkpoint.safetensors (weights,
         optimizer and generator state, for --resume), metrics.csv (a row per iteration) and, at the
         end, loss.png and eval.json.
 
         Defaults: two blocks of ConcatSquash 64-64-64 tanh, T = 0.5 each, trace auto (exact up to
         d = 4), dopri5 at 1e-3, Adam lr 3e-2 held while the validation trend still pays, then a
-        cosine anneal (held while it gains), then stop (at most 10 000 iterations), EMA 0.99 of the
+        cosine anneal (held while it gains), then stop (at most 10 000 iterations; earlier when the
+        validation NLL keeps rising while the training NLL falls), EMA 0.99 of the
         weights, batch 100, float32 (--preset ffjord: FFJORD's 2019 toy recipe; --preset cnf0.3:
         cnf 0.3's defaults). Options given on the command line override --config.
 
