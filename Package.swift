@@ -73,6 +73,6 @@ let package = Package(
                     swiftSettings: [v5]),
         .testTarget(name: "ToyDataTests", dependencies: ["ToyData", "CNFCore"], swiftSettings: [v5]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "CNFCore"], swiftSettings: [v5]),
-        .testTarget(name: "CLITests", dependencies: ["cnf", "CNFCore", "Networks", "Flow", "ODE", "Render"], swiftSettings: [v5]),
+        .testTarget(name: "CLITests", dependencies: ["cnf", "CNFCore", "Networks", "Flow", "ODE", "Render", "Training"], swiftSettings: [v5]),
     ]
 )

@@ -2,7 +2,7 @@ import CNFCore
 import ODE
 
 /// Conditional flow matching (Lipman et al. 2023; Tong et al. 2023, the independent coupling):
-/// a simulation-free regression of the same vector field, used by `cnf fit --flow-matching N` as
+/// a simulation-free regression of the same vector field, used for the first `training.flowMatching` iterations as
 /// a warm start before maximum likelihood. No ODE is solved: each iteration costs one network
 /// evaluation and one vector–Jacobian product per group of points (tens of times cheaper than a
 /// likelihood iteration's forward and adjoint solves).

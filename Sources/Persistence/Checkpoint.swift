@@ -10,7 +10,7 @@ import Foundation
 ///   in the run's precision, with the full run configuration as JSON in the metadata
 ///   ("cnf.config") — the file alone is enough to rebuild the model.
 /// - `checkpoint.safetensors`: the same plus Adam's moments and step, the generators' states
-///   and the iteration: what `cnf fit --resume` needs to continue bit for bit.
+///   and the iteration: what a resumed fit needs to continue bit for bit.
 public enum Checkpoint {
     public static let formatKey = "cnf.format"
     public static let configKey = "cnf.config"

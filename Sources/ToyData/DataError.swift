@@ -85,7 +85,7 @@ extension DataError {
         let what = text.isEmpty ? "missing value (empty cell)" : "missing value '\(text)'"
         let col = name.map { "column \(column) (\($0))" } ?? "column \(column)"
         return DataError(.missingValue, path: path, line: line, column: column, value: text,
-                         "\(path) line \(line), \(col): \(what); fill it in, or pass --drop-missing to leave out rows with missing values")
+                         "\(path) line \(line), \(col): \(what); fill it in, or use data.dropMissing to leave out rows with missing values")
     }
 
     static func nonFinite(_ path: String, line: Int, column: Int, _ text: String) -> DataError {
@@ -97,7 +97,7 @@ extension DataError {
     /// by its 1-based row and column.
     static func nonFinite(_ path: String, row: Int, column: Int, cols: Int, _ value: Double) -> DataError {
         let index = cols == 1 ? "[\(row)]" : "[\(row), \(column)]"
-        let hint = value.isNaN ? "; pass --drop-missing to leave out rows with NaN" : ""
+        let hint = value.isNaN ? "; use data.dropMissing to leave out rows with NaN" : ""
         return DataError(.nonFinite, path: path, column: column + 1, value: "\(value)",
                          "\(path) element \(index) (row \(row + 1), column \(column + 1)): non-finite value '\(value)'\(hint)")
     }

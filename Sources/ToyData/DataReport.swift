@@ -39,11 +39,11 @@ public struct DataDiagnostic: Equatable, Sendable, CustomStringConvertible {
 /// Checks of a user's data set before fitting, with what the user can do about each finding.
 ///
 /// - constant column → error naming the column;
-/// - `--standardize none` on values far from unit scale → warning;
+/// - `data.standardize` none on values far from unit scale → warning;
 /// - heavy tails or outliers (values many robust standard deviations out, or a standard
-///   deviation far above IQR/1.349) → warning suggesting `--standardize robust`;
+///   deviation far above IQR/1.349) → warning suggesting `data.standardize` robust;
 /// - whole-number columns with repeated values → warning that a continuous density on
-///   discrete values can run off towards −∞ (NLL → −∞), suggesting `--dequantize uniform`;
+///   discrete values can run off towards −∞ (NLL → −∞), suggesting `data.dequantize` uniform;
 /// - fewer than max(`fewRows`, `fewRowsPerColumn` · d) training rows → warning about overfitting
 ///   (iris, 120 training rows in 4-D, overfits the default network badly);
 /// - duplicate rows → counted;
@@ -130,7 +130,7 @@ public struct DataReport: Sendable {
             if let worst = far.max(by: { max(abs(columns[$0].min), abs(columns[$0].max)) < max(abs(columns[$1].min), abs(columns[$1].max)) }) {
                 let c = columns[worst]
                 out.append(DataDiagnostic(.warning, .rawScale, columns: far,
-                                          "\(src): --standardize none, but \(list(data, far)) \(far.count == 1 ? "is" : "are") far from unit scale (\(columnName(data, worst)): \(formatShort(c.min))..\(formatShort(c.max)), std \(formatShort(c.std))); the flow's base is N(0, I), so expect a slow, poor fit: use --standardize scale (the default)"))
+                                          "\(src): data.standardize is none, but \(list(data, far)) \(far.count == 1 ? "is" : "are") far from unit scale (\(columnName(data, worst)): \(formatShort(c.min))..\(formatShort(c.max)), std \(formatShort(c.std))); the flow's base is N(0, I), so expect a slow, poor fit: use data.standardize scale (the default)"))
             }
         }
 
@@ -149,7 +149,7 @@ public struct DataReport: Sendable {
             }
             if !heavy.isEmpty {
                 out.append(DataDiagnostic(.warning, .outliers, columns: heavy,
-                                          "\(src): \(list(data, heavy)) \(heavy.count == 1 ? "has" : "have") heavy tails or outliers (\(columnName(data, worstColumn)) reaches \(formatShort(worstSigmas)) robust standard deviations from its median); scaling by the standard deviation squeezes the bulk of the data: consider --standardize robust (median/IQR)"))
+                                          "\(src): \(list(data, heavy)) \(heavy.count == 1 ? "has" : "have") heavy tails or outliers (\(columnName(data, worstColumn)) reaches \(formatShort(worstSigmas)) robust standard deviations from its median); scaling by the standard deviation squeezes the bulk of the data: consider data.standardize robust (median/IQR)"))
             }
         }
 
@@ -158,10 +158,10 @@ public struct DataReport: Sendable {
         switch o.dequantize {
         case .none where !whole.isEmpty:
             out.append(DataDiagnostic(.warning, .integerColumns, columns: whole,
-                                      "\(src): \(list(data, whole)) hold\(whole.count == 1 ? "s" : "") only whole numbers, with repeats; a continuous density on discrete values can pile up on them and its NLL run off towards −∞: consider --dequantize uniform (adds U(0, 1) noise to these columns; its NLL in nats is then an upper bound on the discrete NLL −log P(x))"))
+                                      "\(src): \(list(data, whole)) hold\(whole.count == 1 ? "s" : "") only whole numbers, with repeats; a continuous density on discrete values can pile up on them and its NLL run off towards −∞: consider data.dequantize uniform (adds U(0, 1) noise to these columns; its NLL in nats is then an upper bound on the discrete NLL −log P(x))"))
         case .uniform where whole.isEmpty:
             out.append(DataDiagnostic(.note, .nothingToDequantize,
-                                      "\(src): --dequantize uniform, but no column holds only whole numbers with repeats; nothing is dequantized"))
+                                      "\(src): data.dequantize is uniform, but no column holds only whole numbers with repeats; nothing is dequantized"))
         case .uniform:
             out.append(DataDiagnostic(.note, .dequantizing, columns: whole,
                                       "\(src): dequantizing \(list(data, whole)) by adding U(0, 1) noise; the reported NLL (nats) upper-bounds the discrete NLL −log P(x) of the whole-number values"))
@@ -173,7 +173,7 @@ public struct DataReport: Sendable {
         let train = o.trainingRows ?? n
         if train < max(o.fewRows, o.fewRowsPerColumn * d) {
             out.append(DataDiagnostic(.warning, .fewRows,
-                                      "\(src): only \(train) training rows; a flow can fit them too closely (training loss falls while the held-out NLL rises): the default schedule stops when the validation NLL keeps rising above its best, and model.safetensors is then the best validation weights (best.safetensors, cnf eval --checkpoint best); a narrower network also helps"))
+                                      "\(src): only \(train) training rows; a flow can fit them too closely (training loss falls while the held-out NLL rises): the default schedule stops when the validation NLL keeps rising above its best, and model.safetensors is then the best validation weights (also kept as best.safetensors); a narrower network also helps"))
         }
 
         // Duplicate rows.

@@ -21,14 +21,14 @@ public struct DataSplit: Equatable, Sendable {
     /// - Throws: `DataError` of kind `.badSplit` for a fraction outside [0, 1), fractions
     ///   summing to 1 or more, or too few rows to leave a training row.
     public init(rows n: Int, validationFraction: Double, testFraction: Double, seed: UInt64) throws {
-        for (name, f) in [("--validation-fraction", validationFraction), ("--test-fraction", testFraction)] {
+        for (name, f) in [("data.validationFraction", validationFraction), ("data.testFraction", testFraction)] {
             guard f >= 0 && f < 1 else {
                 throw DataError(.badSplit, value: "\(f)", "\(name) must be in [0, 1), got \(f)")
             }
         }
         guard validationFraction + testFraction < 1 else {
             throw DataError(.badSplit, value: "\(validationFraction + testFraction)",
-                            "--validation-fraction \(validationFraction) + --test-fraction \(testFraction) must be below 1, leaving rows to train on")
+                            "data.validationFraction \(validationFraction) + data.testFraction \(testFraction) must be below 1, leaving rows to train on")
         }
         func count(_ f: Double) -> Int { f > 0 ? max(1, Int((Double(n) * f).rounded())) : 0 }
         let nTest = count(testFraction), nVal = count(validationFraction)

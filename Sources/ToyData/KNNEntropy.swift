@@ -125,7 +125,7 @@ public func knnEntropyEstimate(_ data: DataSet, k: Int = 1, bootstrap: Int = 200
     }
     let t = knnLogDistances(data, k: k)
     if t.terms.count * 2 < n {
-        result.withheld = "\(n - t.terms.count) of \(n) rows have \(k) or more exact duplicates: the data look discrete (try --dequantize uniform)"
+        result.withheld = "\(n - t.terms.count) of \(n) rows have \(k) or more exact duplicates: the data look discrete (try data.dequantize uniform)"
         return result
     }
     let m = t.terms.count

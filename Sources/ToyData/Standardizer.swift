@@ -166,7 +166,7 @@ public struct Standardizer: Codable, Equatable, Sendable, CustomStringConvertibl
                     guard s > 1e-10 else {
                         let names = (0...a).map(name).joined(separator: ", ")
                         throw DataError(.dependentColumns, path: data.source, column: a + 1,
-                                        "\(data.source): \(name(a)) is (almost) a linear combination of the columns before it (among \(names)); whitening needs an invertible covariance: drop the column or use --standardize scale")
+                                        "\(data.source): \(name(a)) is (almost) a linear combination of the columns before it (among \(names)); whitening needs an invertible covariance: drop the column or use data.standardize scale")
                     }
                     lr[a * d + a] = s.squareRoot()
                 } else {

@@ -4,7 +4,7 @@ import Flow
 import ODE
 
 /// Everything that determines a training run, in sections. Written to `DIR/config.json` fully
-/// resolved (defaults filled in); `cnf fit --config DIR/config.json` re-runs it bit for bit.
+/// resolved (defaults filled in); a run made from it again gives the same bits.
 ///
 /// Every default is declared once, on its property below; decoding takes it for a missing key,
 /// the CLI's help texts read it from `FitConfig()`. The sections embed the library's own option
@@ -43,13 +43,13 @@ public struct FitConfig: Codable, Equatable, Sendable {
         /// flow sees data near unit scale (see `Standardizer` in ToyData). The property's default,
         /// `none`, is what a configuration without the key means (toy sets, which already live
         /// in [-4, 4]², and file runs configured before cnf 0.3, which then replay bit for bit);
-        /// `cnf fit --data` records `fileStandardize` unless told otherwise.
+        /// A fit on a file records `fileStandardize` unless told otherwise.
         public var standardize: Standardize = .none
         /// Add U(0, 1) noise to a file's whole-number columns (`uniform`) or not.
         public var dequantize: Dequantize = .none
         /// Leave out a file's rows with missing values instead of refusing the file.
         public var dropMissing: Bool = false
-        /// What `cnf fit --data FILE` uses when neither `--standardize` nor `--config` says.
+        /// What a fit on a file uses when nothing else says.
         public static let fileStandardize: Standardize = .scale
         public init() {}
     }
@@ -193,32 +193,32 @@ public struct FitConfig: Codable, Equatable, Sendable {
 
     /// One line saying what is wrong, or nil.
     public func validationError() -> String? {
-        if data.dataset == nil && data.file == nil { return "give a data set (--dataset NAME) or a file (--data FILE)" }
-        if data.dataset != nil && data.file != nil { return "give either --dataset or --data, not both" }
+        if data.dataset == nil && data.file == nil { return "no data: data.dataset (a toy set) or data.file (a CSV or .npy file) must be set" }
+        if data.dataset != nil && data.file != nil { return "data.dataset and data.file are both set: give one" }
         let m = model, t = training
-        if m.dims.isEmpty || m.dims.contains(where: { $0 < 1 }) { return "--dims must be positive widths like 64-64-64, got \(m.dims)" }
-        if m.blocks < 1 { return "--blocks must be ≥ 1, got \(m.blocks)" }
-        if !(m.time > 0 && m.time.isFinite) { return "--time must be positive, got \(m.time)" }
-        if t.iters < 0 { return "--iters must be ≥ 0, got \(t.iters)" }
-        if t.batchSize < 1 { return "--batch-size must be ≥ 1, got \(t.batchSize)" }
-        if !(t.lr > 0 && t.lr.isFinite) { return "--lr must be positive, got \(t.lr)" }
-        if t.warmup < 0 { return "--warmup must be ≥ 0, got \(t.warmup)" }
-        if t.weightDecay < 0 { return "--weight-decay must be ≥ 0, got \(t.weightDecay)" }
-        if let c = t.clip, !(c > 0 && c.isFinite) { return "--clip must be positive, got \(c)" }
-        if let e = t.ema, !(e > 0 && e < 1) { return "--ema must be in (0, 1), got \(e)" }
-        if t.flowMatching < 0 { return "--flow-matching must be ≥ 0, got \(t.flowMatching)" }
-        if !(t.timeRate > 0 && t.timeRate.isFinite) { return "--time-rate must be positive, got \(t.timeRate)" }
+        if m.dims.isEmpty || m.dims.contains(where: { $0 < 1 }) { return "model.dims must be positive widths like 64-64-64, got \(m.dims)" }
+        if m.blocks < 1 { return "model.blocks must be ≥ 1, got \(m.blocks)" }
+        if !(m.time > 0 && m.time.isFinite) { return "model.time must be positive, got \(m.time)" }
+        if t.iters < 0 { return "training.iters must be ≥ 0, got \(t.iters)" }
+        if t.batchSize < 1 { return "training.batchSize must be ≥ 1, got \(t.batchSize)" }
+        if !(t.lr > 0 && t.lr.isFinite) { return "training.lr must be positive, got \(t.lr)" }
+        if t.warmup < 0 { return "training.warmup must be ≥ 0, got \(t.warmup)" }
+        if t.weightDecay < 0 { return "training.weightDecay must be ≥ 0, got \(t.weightDecay)" }
+        if let c = t.clip, !(c > 0 && c.isFinite) { return "training.clip must be positive, got \(c)" }
+        if let e = t.ema, !(e > 0 && e < 1) { return "training.ema must be in (0, 1), got \(e)" }
+        if t.flowMatching < 0 { return "training.flowMatching must be ≥ 0, got \(t.flowMatching)" }
+        if !(t.timeRate > 0 && t.timeRate.isFinite) { return "training.timeRate must be positive, got \(t.timeRate)" }
         if let msg = t.plateau.validationError() { return msg }
-        if density.kinetic < 0 || density.jacobian < 0 { return "--kinetic and --jacobian must be ≥ 0" }
-        if validation.every < 1 { return "--eval-every must be ≥ 1, got \(validation.every)" }
-        if validation.size < 2 { return "--validation-size must be ≥ 2, got \(validation.size)" }
-        if t.chunks < 1 { return "--chunks must be ≥ 1, got \(t.chunks)" }
-        if !(data.testFraction > 0 && data.testFraction < 1) { return "--test-fraction must be in (0, 1), got \(data.testFraction)" }
+        if density.kinetic < 0 || density.jacobian < 0 { return "density.kinetic and density.jacobian must be ≥ 0" }
+        if validation.every < 1 { return "validation.every must be ≥ 1, got \(validation.every)" }
+        if validation.size < 2 { return "validation.size must be ≥ 2, got \(validation.size)" }
+        if t.chunks < 1 { return "training.chunks must be ≥ 1, got \(t.chunks)" }
+        if !(data.testFraction > 0 && data.testFraction < 1) { return "data.testFraction must be in (0, 1), got \(data.testFraction)" }
         if !(data.validationFraction >= 0 && data.testFraction + data.validationFraction < 1) {
-            return "--validation-fraction must be ≥ 0 with test + validation < 1, got \(data.validationFraction)"
+            return "data.validationFraction must be ≥ 0 with test + validation < 1, got \(data.validationFraction)"
         }
         if data.dataset != nil && (data.standardize != .none || data.dequantize != .none || data.dropMissing) {
-            return "--standardize, --dequantize and --drop-missing apply to --data files; the toy sets already live in [-4, 4]² with no missing or discrete values"
+            return "data.standardize, data.dequantize and data.dropMissing apply to data.file; the toy sets already live in [-4, 4]² with no missing or discrete values"
         }
         if let msg = solver.validationError() { return msg }
         if let msg = adjointOptions.solve.validationError() { return "adjoint: " + msg }
@@ -227,7 +227,7 @@ public struct FitConfig: Codable, Equatable, Sendable {
 }
 
 extension FitConfig {
-    /// Named starting points for `cnf fit --preset NAME`.
+    /// Named starting points for a configuration (the command line's presets).
     public enum Preset: String, CaseIterable, Codable, Sendable {
         /// cnf's defaults (`FitConfig()`).
         case `default`

@@ -72,18 +72,18 @@ public struct PlateauRule: Codable, Equatable, Sendable {
     public init() {}
 
     public func validationError() -> String? {
-        if patience < 1 { return "--patience must be ≥ 1, got \(patience)" }
-        if !(minDelta >= 0 && minDelta.isFinite) { return "--min-delta must be ≥ 0, got \(minDelta)" }
-        if !(annealFraction > 0 && annealFraction <= 1) { return "--anneal-fraction must be in (0, 1], got \(annealFraction)" }
-        if minAnneal < 1 { return "--min-anneal must be ≥ 1, got \(minAnneal)" }
-        if window < 2 { return "--window must be ≥ 2, got \(window)" }
-        if let g = minGain, !(g >= 0 && g.isFinite) { return "--min-gain must be ≥ 0, got \(g)" }
-        if !(trendFraction > 0 && trendFraction <= 1) { return "--trend-fraction must be in (0, 1], got \(trendFraction)" }
-        if minPeak < 0 { return "--min-peak must be ≥ 0, got \(minPeak)" }
-        if let d = decay, !(d > 0 && d < 1) { return "--decay must be in (0, 1), got \(d)" }
-        if steps < 1 { return "--steps must be ≥ 1, got \(steps)" }
-        if !(extendRate >= 0 && extendRate.isFinite) { return "--extend-rate must be ≥ 0, got \(extendRate)" }
-        if let r = overfitRise, !(r > 0 && r.isFinite) { return "--overfit-rise must be > 0 (or 0 for off), got \(r)" }
+        if patience < 1 { return "training.plateau.patience must be ≥ 1, got \(patience)" }
+        if !(minDelta >= 0 && minDelta.isFinite) { return "training.plateau.minDelta must be ≥ 0, got \(minDelta)" }
+        if !(annealFraction > 0 && annealFraction <= 1) { return "training.plateau.annealFraction must be in (0, 1], got \(annealFraction)" }
+        if minAnneal < 1 { return "training.plateau.minAnneal must be ≥ 1, got \(minAnneal)" }
+        if window < 2 { return "training.plateau.window must be ≥ 2, got \(window)" }
+        if let g = minGain, !(g >= 0 && g.isFinite) { return "training.plateau.minGain must be ≥ 0, got \(g)" }
+        if !(trendFraction > 0 && trendFraction <= 1) { return "training.plateau.trendFraction must be in (0, 1], got \(trendFraction)" }
+        if minPeak < 0 { return "training.plateau.minPeak must be ≥ 0, got \(minPeak)" }
+        if let d = decay, !(d > 0 && d < 1) { return "training.plateau.decay must be in (0, 1), got \(d)" }
+        if steps < 1 { return "training.plateau.steps must be ≥ 1, got \(steps)" }
+        if !(extendRate >= 0 && extendRate.isFinite) { return "training.plateau.extendRate must be ≥ 0, got \(extendRate)" }
+        if let r = overfitRise, !(r > 0 && r.isFinite) { return "training.plateau.overfitRise must be > 0 (or off), got \(r)" }
         return nil
     }
 }

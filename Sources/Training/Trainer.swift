@@ -181,7 +181,7 @@ public final class Trainer<S: BLASScalar> {
             throw TrainingError.mismatch("checkpoint has \(s.parameters.count) parameters, the configuration makes \(model.parameterCount)")
         }
         if config.training.ema != nil && s.average == nil {
-            throw TrainingError.mismatch("the checkpoint has no weight average, the configuration asks for one (--ema)")
+            throw TrainingError.mismatch("the checkpoint has no weight average, the configuration asks for one (training.ema)")
         }
         model.parameterVector = s.parameters
         try adam.restore(s.adam)
@@ -229,7 +229,7 @@ public enum TrainingError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .nonFinite(i, loss):
-            return "non-finite loss (\(loss)) or gradient at iteration \(i): lower --lr, tighten --atol/--rtol, or add --rnode"
+            return "non-finite loss (\(loss)) or gradient at iteration \(i): lower training.lr, tighten solver.atol/solver.rtol, or regularize (density.kinetic, density.jacobian)"
         case let .mismatch(m): return m
         }
     }

@@ -19,7 +19,7 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     } catch let code as ExitCode {
         throw code
     } catch {
-        FileHandle.standardError.write(Data("cnf: error: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("cnf: error: \(ConfigFlags.commandLine("\(error)"))\n".utf8))
         throw ExitCode(1)
     }
 }

@@ -152,7 +152,7 @@ struct Eval: ParsableCommand {
             lines.append(String(format: "entropy estimate (k-NN, Kozachenko–Leonenko, k = 1, on all %d rows of the file, whitened): %.4f ± %.4f nats (bootstrap s.e.; an estimate, biased on few rows, not a guaranteed floor); gap %.4f nats",
                                 rows, f, se, g))
         }
-        if let why = r.entropyFloorWithheld { lines.append("no entropy estimate: \(why)") }
+        if let why = r.entropyFloorWithheld { lines.append("no entropy estimate: \(ConfigFlags.commandLine(why))") }
         if let g = r.gaussianNll, let se = r.gaussianNllStderr {
             lines.append(String(format: "baseline: full-covariance Gaussian %.4f ± %.4f nats (fitted on the training rows, same test points)", g, se))
         }

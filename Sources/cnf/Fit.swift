@@ -73,7 +73,7 @@ struct Fit: ParsableCommand {
         trainingOptions.apply(to: &c)
         if let t = threads, t < 1 { throw CLIError("--threads must be ≥ 1, got \(t)") }
         if let name = c.data.dataset { _ = try ToyDataset.named(name) }
-        if let m = c.validationError() { throw CLIError(m) }
+        if let m = c.validationError() { throw CLIError(m) }   // runReportingErrors names the flags
         return c
     }
 

@@ -89,7 +89,7 @@ struct RunData {
         if let e = report.errors.first { throw CLIError(e.message) }
         if announce {
             if let dropped = loaded.droppedSummary { say("cnf: note: \(dropped)") }
-            for w in report.diagnostics { say("cnf: \(w.severity.rawValue): \(w.message)") }
+            for w in report.diagnostics { say("cnf: \(w.severity.rawValue): \(ConfigFlags.commandLine(w.message))") }
         }
 
         let rows = FileRows(data: set, split: split)

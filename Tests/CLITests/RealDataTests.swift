@@ -243,7 +243,7 @@ final class RealDataTests: XCTestCase {
         let r = try CLI.run(["fit", "--data", path, "--out", dir + "/r", "--dry-run"])
         let w = lines(r, "cnf: warning:").filter { $0.contains("only 48 training rows") }
         XCTAssertEqual(w.count, 1, r.stderr)
-        XCTAssertTrue(w[0].contains("best.safetensors") && w[0].contains("--checkpoint best") && w[0].contains("stops"), w[0])
+        XCTAssertTrue(w[0].contains("best.safetensors") && w[0].contains("stops"), w[0])
     }
 
     func testDuplicatesAreCounted() throws {

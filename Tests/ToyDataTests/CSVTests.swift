@@ -112,7 +112,7 @@ final class CSVTests: FileTestCase {
             let path = try file("m.csv", text: "x,y\n1,2\n\(cells)\n3,4\n")
             let shown = cell.isEmpty ? "missing value (empty cell)" : "missing value '\(cell)'"
             let name = col == 1 ? "x" : "y"
-            let e = assertLoadFails(path, .missingValue, "line 3, column \(col) (\(name)): \(shown)", "--drop-missing")
+            let e = assertLoadFails(path, .missingValue, "line 3, column \(col) (\(name)): \(shown)", "data.dropMissing")
             XCTAssertEqual(e?.line, 3)
             XCTAssertEqual(e?.column, col)
         }

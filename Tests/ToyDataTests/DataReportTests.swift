@@ -46,7 +46,7 @@ final class DataReportTests: XCTestCase {
         let data = normal(500, cols: 2, seed: 4, scale: 3000, names: ["mm", "g"])
         let report = check(data) { $0.standardize = .none }
         XCTAssertTrue(report.has(.rawScale))
-        XCTAssert(report.warnings.first { $0.code == .rawScale }!.message.contains("--standardize scale"))
+        XCTAssert(report.warnings.first { $0.code == .rawScale }!.message.contains("data.standardize scale"))
         XCTAssertFalse(check(data).has(.rawScale))
         XCTAssertFalse(check(normal(500, cols: 2, seed: 4)) { $0.standardize = .none }.has(.rawScale))
     }
@@ -59,7 +59,7 @@ final class DataReportTests: XCTestCase {
         let report = check(data)
         let w = report.warnings.first { $0.code == .outliers }
         XCTAssertEqual(w?.columns, [1])
-        XCTAssert(w?.message.contains("column 2 'y'") == true && w?.message.contains("--standardize robust") == true, w?.message ?? "none")
+        XCTAssert(w?.message.contains("column 2 'y'") == true && w?.message.contains("data.standardize robust") == true, w?.message ?? "none")
         XCTAssertFalse(check(data) { $0.standardize = .robust }.has(.outliers))
         // Heavy tails: Cauchy-like values (ratio of normals).
         var rng = Xoshiro256(seed: 6)
@@ -77,7 +77,7 @@ final class DataReportTests: XCTestCase {
         let report = check(data)
         let w = report.warnings.first { $0.code == .integerColumns }
         XCTAssertEqual(w?.columns, [0, 2])
-        for fragment in ["column 1 'count', column 3 'minutes'", "−∞", "--dequantize uniform", "upper bound on the discrete NLL"] {
+        for fragment in ["column 1 'count', column 3 'minutes'", "−∞", "data.dequantize uniform", "upper bound on the discrete NLL"] {
             XCTAssert(w?.message.contains(fragment) == true, "\(fragment): \(w?.message ?? "none")")
         }
         let dq = check(data) { $0.dequantize = .uniform }
@@ -217,8 +217,8 @@ final class DataSplitTests: XCTestCase {
     }
 
     func testBadFractions() {
-        for (v, t, fragment) in [(-0.1, 0.1, "--validation-fraction must be in [0, 1), got -0.1"),
-                                 (0.1, 1.0, "--test-fraction must be in [0, 1), got 1.0"),
+        for (v, t, fragment) in [(-0.1, 0.1, "data.validationFraction must be in [0, 1), got -0.1"),
+                                 (0.1, 1.0, "data.testFraction must be in [0, 1), got 1.0"),
                                  (0.5, 0.5, "must be below 1"),
                                  (0.3, 0.3, "too few")] {
             let rows = fragment == "too few" ? 2 : 100

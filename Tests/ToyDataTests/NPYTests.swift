@@ -87,7 +87,7 @@ final class NPYTests: FileTestCase {
         let e = assertLoadFails(try file("nan.npy", NPYFixtures.bytes(NPYFixtures.nan)), .nonFinite,
                                 "element [1, 0] (row 2, column 1): non-finite value 'nan'")
         XCTAssertEqual(e?.column, 1)
-        XCTAssert(e?.description.contains("--drop-missing") == true, e?.description ?? "")
+        XCTAssert(e?.description.contains("data.dropMissing") == true, e?.description ?? "")
     }
 
     /// NaN elements are missing values: `.drop` leaves out their rows.

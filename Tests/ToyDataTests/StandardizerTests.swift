@@ -165,7 +165,7 @@ final class StandardizerTests: XCTestCase {
         let dependent = DataSet(rows: 100, cols: 3, values: v, source: "dep.csv")
         XCTAssertThrowsError(try Standardizer.fit(dependent, method: .whiten)) { e in
             XCTAssertEqual((e as? DataError)?.kind, .dependentColumns)
-            XCTAssert("\(e)".contains("column 3") && "\(e)".contains("--standardize scale"), "\(e)")
+            XCTAssert("\(e)".contains("column 3") && "\(e)".contains("data.standardize scale"), "\(e)")
         }
         XCTAssertNoThrow(try Standardizer.fit(dependent, method: .scale))
     }
