@@ -50,23 +50,13 @@ extension CNF {
                 x[i] = (1 - s) * x0 + s * x1
                 target[i] = (x1 - x0) / total
             }
-            x.withStateVector { xv in f.withMutableStateVector { fv in fields[b].evaluate(t: tau, y: xv, dy: fv) } }
+            fields[b].evaluate(t: tau, y: x, dy: &f)
             for i in 0..<(m * d) {
                 let r = f[i] - target[i]
                 loss += r * r
                 cotangent[i] = 2 * r / Double(n)
             }
-            x.withStateVector { xv in
-                cotangent.withStateVector { cv in
-                    f.withMutableStateVector { fv in
-                        xBar.withMutableStateVector { xb in
-                            thetaBar.withMutableStateVector { tb in
-                                fields[b].vectorJacobianProduct(t: tau, y: xv, cotangent: cv, dy: fv, yBar: xb, thetaBar: tb)
-                            }
-                        }
-                    }
-                }
-            }
+            fields[b].vectorJacobianProduct(t: tau, y: x, cotangent: cotangent, dy: &f, yBar: &xBar, thetaBar: &thetaBar)
             for i in 0..<np { gradient[b * np + i] += thetaBar[i] }
         }
         return (loss / Double(n), gradient)

@@ -121,15 +121,23 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
     public private(set) var level: Int? = nil
     public private(set) var levelStart: Int? = nil
     public private(set) var finishedAt: Int? = nil
-    /// The overfitting stop: the training NLL summed over the current validation interval (and
-    /// how many iterations), the lowest validation NLL and its interval's mean training NLL,
-    /// validations in a row that met the rule, and the iteration it ended the run at.
-    public private(set) var intervalTraining: Double? = nil
-    public private(set) var intervalCount: Int? = nil
-    public private(set) var lowest: Validation? = nil
-    public private(set) var lowestTraining: Double? = nil
-    public private(set) var risen: Int? = nil
-    public private(set) var overfitAt: Int? = nil
+    /// The overfitting stop's state (nil while it is off, and in checkpoints of cnf ≤ 0.4.0).
+    public private(set) var overfit: OverfitWatch? = nil
+    public struct OverfitWatch: Codable, Equatable, Sendable {
+        /// The training NLL summed over the current validation interval, and its iterations.
+        public var intervalSum = 0.0
+        public var intervalCount = 0
+        /// The lowest validation NLL so far and its interval's mean training NLL.
+        public var lowest: Validation? = nil
+        public var lowestTraining = 0.0
+        /// Validations in a row that met the rule, and the iteration it ended the run at.
+        public var risen = 0
+        public var stoppedAt: Int? = nil
+    }
+    /// The iteration the overfitting stop ended the run at.
+    public var overfitAt: Int? { overfit?.stoppedAt }
+    /// The lowest validation NLL the overfitting stop has seen.
+    public var lowest: Validation? { overfit?.lowest }
 
     public init(_ t: FitConfig.TrainingSection) {
         kind = t.schedule
@@ -199,29 +207,27 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
     /// Records one training iteration's NLL (for the overfitting stop).
     public mutating func record(training nll: Double) {
         guard kind == .plateau, rule.overfitRise != nil else { return }
-        intervalTraining = (intervalTraining ?? 0) + nll
-        intervalCount = (intervalCount ?? 0) + 1
+        var w = overfit ?? OverfitWatch()
+        w.intervalSum += nll
+        w.intervalCount += 1
+        overfit = w
     }
 
     /// The overfitting stop's bookkeeping at a validation: see `PlateauRule`.
     mutating func checkOverfitting(validation nll: Double, after iteration: Int) {
-        guard kind == .plateau, let margin = rule.overfitRise else { return }
-        let training = (intervalCount ?? 0) > 0 ? intervalTraining! / Double(intervalCount!) : nil
-        intervalTraining = 0
-        intervalCount = 0
-        guard let training else { return }
-        guard let low = lowest, let lowTraining = lowestTraining else {
-            lowest = Validation(iteration: iteration, nll: nll); lowestTraining = training; risen = 0
-            return
-        }
-        if nll < low.nll {
-            lowest = Validation(iteration: iteration, nll: nll); lowestTraining = training; risen = 0
-        } else if nll > low.nll + margin && training < lowTraining {
-            risen = (risen ?? 0) + 1
-            if risen! >= rule.window && overfitAt == nil { overfitAt = iteration }
+        guard kind == .plateau, let margin = rule.overfitRise, var w = overfit, w.intervalCount > 0 else { return }
+        let training = w.intervalSum / Double(w.intervalCount)
+        w.intervalSum = 0
+        w.intervalCount = 0
+        if let low = w.lowest, !(nll < low.nll) {
+            w.risen = nll > low.nll + margin && training < w.lowestTraining ? w.risen + 1 : 0
+            if w.risen >= rule.window && w.stoppedAt == nil { w.stoppedAt = iteration }
         } else {
-            risen = 0
+            w.lowest = Validation(iteration: iteration, nll: nll)
+            w.lowestTraining = training
+            w.risen = 0
         }
+        overfit = w
     }
 
     /// Records a validation NLL measured after iteration `iteration` (1-based count done).
@@ -313,12 +319,7 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         level = saved.level
         levelStart = saved.levelStart
         finishedAt = saved.finishedAt
-        intervalTraining = saved.intervalTraining
-        intervalCount = saved.intervalCount
-        lowest = saved.lowest
-        lowestTraining = saved.lowestTraining
-        risen = saved.risen
-        overfitAt = saved.overfitAt
+        overfit = saved.overfit
     }
 
     /// A short description of where the schedule stands, for progress lines.

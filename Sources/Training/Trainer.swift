@@ -51,17 +51,15 @@ public final class Trainer<S: BLASScalar> {
         model.chunks = config.training.chunks
         adam = Adam(parameterCount: model.parameterCount, learningRate: config.training.lr,
                     weightDecay: config.training.weightDecay)
-        if config.model.trainTime && config.training.timeRate != 1 {
-            // The time roots τ_b are the last `blocks` parameters.
-            var scale = [Double](repeating: 1, count: model.parameterCount)
-            for b in 0..<config.model.blocks { scale[model.parameterCount - 1 - b] = config.training.timeRate }
-            adam.rateScale = scale
+        // The time roots τ_b are the last `blocks` parameters: factor 1 everywhere else.
+        let count = model.parameterCount, blocks = config.model.blocks
+        func onTimeRoots(_ factor: Double) -> [Double] {
+            var scale = [Double](repeating: 1, count: count)
+            for b in 0..<blocks { scale[count - 1 - b] = factor }
+            return scale
         }
-        if config.model.trainTime && !config.training.decayTime {
-            var scale = [Double](repeating: 1, count: model.parameterCount)
-            for b in 0..<config.model.blocks { scale[model.parameterCount - 1 - b] = 0 }
-            adam.decayScale = scale
-        }
+        if config.model.trainTime && config.training.timeRate != 1 { adam.rateScale = onTimeRoots(config.training.timeRate) }
+        if config.model.trainTime && !config.training.decayTime { adam.decayScale = onTimeRoots(0) }
         dataGenerator = Xoshiro256(seed: config.seed, stream: .trainingBatches)
         noiseGenerator = Xoshiro256(seed: config.seed, stream: .hutchinsonNoise)
         schedule = LearningRateSchedule(config.training)

@@ -99,6 +99,20 @@ final class ReproducibilityTests: XCTestCase {
 /// The redesign's promises: an old flat config.json replays as the same run, and the new
 /// stateful parts (plateau schedule, weight average, validation) resume bit for bit.
 final class ConfigReplayTests: XCTestCase {
+    /// The run of `args` stopped after `stopAfter` iterations into DIR/parts and resumed ends
+    /// with the weights of the uninterrupted run in DIR/whole (final, EMA and best).
+    func stopResumeAndCompare(_ args: [String], dir: String, stopAfter: Int,
+                              file: StaticString = #filePath, line: UInt = #line) throws {
+        let stopped = try CLI.run(args + ["--out", dir + "/parts", "--stop-after", "\(stopAfter)"])
+        XCTAssertEqual(stopped.status, 130, stopped.stderr, file: file, line: line)
+        let resumed = try CLI.run(["fit", "--resume", "--out", dir + "/parts"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr, file: file, line: line)
+        for f in ["model", "ema", "best"] {
+            XCTAssertEqual(try CLI.weights(dir + "/whole/\(f).safetensors"), try CLI.weights(dir + "/parts/\(f).safetensors"), f,
+                           file: file, line: line)
+        }
+    }
+
     func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
 
     func testFlatConfigOfVersion01ReplaysAsTheSameRun() throws {
@@ -152,13 +166,7 @@ final class ConfigReplayTests: XCTestCase {
         XCTAssertEqual(whole.status, 0, whole.stderr)
         XCTAssertTrue(whole.stderr.contains("rate held"), whole.stderr)
         XCTAssertFalse(whole.stderr.contains("310 iterations (stopped"), whole.stderr)
-        let stopped = try CLI.run(args + ["--out", dir + "/parts", "--stop-after", "137"])
-        XCTAssertEqual(stopped.status, 130, stopped.stderr)
-        let resumed = try CLI.run(["fit", "--resume", "--out", dir + "/parts"])
-        XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        for f in ["model", "ema", "best"] {
-            XCTAssertEqual(try CLI.weights(dir + "/whole/\(f).safetensors"), try CLI.weights(dir + "/parts/\(f).safetensors"), f)
-        }
+        try stopResumeAndCompare(args, dir: dir, stopAfter: 137)
         XCTAssertNotEqual(try CLI.weights(dir + "/whole/model.safetensors"), try CLI.weights(dir + "/whole/ema.safetensors"))
         // eval can use the average; its report goes beside the final weights' eval.json, which
         // stays as fit wrote it.
@@ -191,13 +199,7 @@ final class ConfigReplayTests: XCTestCase {
         XCTAssertLessThan(rates.count, 2000)
         XCTAssertTrue(whole.stderr.contains("step 3 of 3"), whole.stderr)
         let stopAt = rates.count - 20
-        let stopped = try CLI.run(args + ["--out", dir + "/parts", "--stop-after", "\(stopAt)"])
-        XCTAssertEqual(stopped.status, 130, stopped.stderr)
-        let resumed = try CLI.run(["fit", "--resume", "--out", dir + "/parts"])
-        XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        for f in ["model", "ema", "best"] {
-            XCTAssertEqual(try CLI.weights(dir + "/whole/\(f).safetensors"), try CLI.weights(dir + "/parts/\(f).safetensors"), f)
-        }
+        try stopResumeAndCompare(args, dir: dir, stopAfter: stopAt)
     }
 }
 

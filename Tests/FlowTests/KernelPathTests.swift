@@ -76,15 +76,7 @@ final class KernelPathTests: KernelSettingsTestCase {
             for (p, q, transposed) in [(64, 64, false), (2, 64, false), (2, 64, true), (64, 2 * 64, false), (7, 16, false),
                                        (1, 32, true), (13, 48, true), (3, 80, false), (6, 16, true)] {
                 let u = floats(m * p, &g), v = floats(m * q, &g), d0 = floats(p * q, &g)
-                let (du, dv) = transposed ? (1, p) : (q, 1)
-                let (x, y) = onBothPaths { () -> [Float] in
-                    var d = d0
-                    u.withUnsafeBufferPointer { u in v.withUnsafeBufferPointer { v in d.withUnsafeMutableBufferPointer { d in
-                        SmallProducts.accumulateOuter(rows: m, u: u.baseAddress!, ldu: p, p: p, v: v.baseAddress!, ldv: q, q: q,
-                                                      d: d.baseAddress!, du: du, dv: dv)
-                    }}}
-                    return d
-                }
+                let (x, y) = onBothPaths { accumulateOuter(rows: m, u: u, p: p, v: v, q: q, onto: d0, transposed: transposed) }
                 assertSameBits(x, y, "accumulateOuter m=\(m) p=\(p) q=\(q) transposed=\(transposed)")
             }
         }

@@ -36,6 +36,18 @@ class KernelSettingsTestCase: XCTestCase {
         return (a, b)
     }
 
+    /// d0 + Uᵀ·V through `SmallProducts.accumulateOuter` (U m×p, V m×q; D stored transposed
+    /// when asked) on the current path.
+    func accumulateOuter(rows m: Int, u: [Float], p: Int, v: [Float], q: Int, onto d0: [Float], transposed: Bool) -> [Float] {
+        let (du, dv) = transposed ? (1, p) : (q, 1)
+        var d = d0
+        u.withUnsafeBufferPointer { u in v.withUnsafeBufferPointer { v in d.withUnsafeMutableBufferPointer { d in
+            SmallProducts.accumulateOuter(rows: m, u: u.baseAddress!, ldu: p, p: p, v: v.baseAddress!, ldv: q, q: q,
+                                          d: d.baseAddress!, du: du, dv: dv)
+        }}}
+        return d
+    }
+
     /// Whether two NaNs count as the same result whatever their bits (see FusedBackwardTests).
     var nanCountsAsEqual: Bool { false }
 

@@ -35,15 +35,7 @@ final class KernelTileEdgeTests: KernelSettingsTestCase {
         for m in [3, 50, 100] {
             for (p, q, transposed) in [(4, 64, false), (5, 16, false), (8, 64, false), (10, 32, true), (11, 64, false)] {
                 let u = floats(m * p, &g), v = floats(m * q, &g), d0 = floats(p * q, &g)
-                let (du, dv) = transposed ? (1, p) : (q, 1)
-                let (x, y) = onBothPaths { () -> [Float] in
-                    var d = d0
-                    u.withUnsafeBufferPointer { u in v.withUnsafeBufferPointer { v in d.withUnsafeMutableBufferPointer { d in
-                        SmallProducts.accumulateOuter(rows: m, u: u.baseAddress!, ldu: p, p: p, v: v.baseAddress!, ldv: q, q: q,
-                                                      d: d.baseAddress!, du: du, dv: dv)
-                    }}}
-                    return d
-                }
+                let (x, y) = onBothPaths { accumulateOuter(rows: m, u: u, p: p, v: v, q: q, onto: d0, transposed: transposed) }
                 XCTAssertEqual(bits(x), bits(y), "accumulateOuter m=\(m) p=\(p) q=\(q) transposed=\(transposed)")
             }
         }
